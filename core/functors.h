@@ -1,0 +1,95 @@
+#pragma once
+// The elementwise math of lamina, written once. g++ compiles these for the CPU loops, nvcc for the CUDA kernels,
+// so the CPU tests check the very formulas the GPU runs. No other header of lamina's depends on CUDA.
+#include <cmath>
+
+#if defined(__CUDACC__)
+#define LAMINA_HD __host__ __device__
+#else
+#define LAMINA_HD
+#endif
+
+namespace lamina::functors {
+
+// --- unary ---
+struct Neg { template <typename T> LAMINA_HD T operator()(T x) const { return -x; } };
+struct Abs { template <typename T> LAMINA_HD T operator()(T x) const { return x < T(0) ? -x : x; } };
+struct Exp { template <typename T> LAMINA_HD T operator()(T x) const { return std::exp(x); } };
+struct Log { template <typename T> LAMINA_HD T operator()(T x) const { return std::log(x); } };
+struct Sqrt { template <typename T> LAMINA_HD T operator()(T x) const { return std::sqrt(x); } };
+struct Relu { template <typename T> LAMINA_HD T operator()(T x) const { return x > T(0) ? x : T(0); } };
+struct Sigmoid { template <typename T> LAMINA_HD T operator()(T x) const { return T(1) / (T(1) + std::exp(-x)); } };
+struct Tanh { template <typename T> LAMINA_HD T operator()(T x) const { return std::tanh(x); } };
+
+// GELU with the exact erf form (PyTorch's default).
+struct Gelu {
+  template <typename T> LAMINA_HD T operator()(T x) const {
+    return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
+  }
+};
+// d/dx gelu(x) = Phi(x) + x * phi(x)
+struct GeluGrad {
+  template <typename T> LAMINA_HD T operator()(T x) const {
+    const T cdf = T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440)));
+    const T pdf = std::exp(T(-0.5) * x * x) * T(0.39894228040143267794);
+    return cdf + x * pdf;
+  }
+};
+
+// --- unary with a scalar parameter ---
+struct Pow {
+  double e;
+  template <typename T> LAMINA_HD T operator()(T x) const { return static_cast<T>(std::pow(x, static_cast<T>(e))); }
+};
+struct Clamp {
+  double lo, hi;
+  template <typename T> LAMINA_HD T operator()(T x) const {
+    return x < T(lo) ? T(lo) : (x > T(hi) ? T(hi) : x);
+  }
+};
+struct AddScalar { double s; template <typename T> LAMINA_HD T operator()(T x) const { return x + T(s); } };
+struct MulScalar { double s; template <typename T> LAMINA_HD T operator()(T x) const { return x * T(s); } };
+struct DivScalar { double s; template <typename T> LAMINA_HD T operator()(T x) const { return x / T(s); } };
+// s - x and s / x (the scalar on the left)
+struct RsubScalar { double s; template <typename T> LAMINA_HD T operator()(T x) const { return T(s) - x; } };
+struct RdivScalar { double s; template <typename T> LAMINA_HD T operator()(T x) const { return T(s) / x; } };
+
+// --- binary ---
+struct Add { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a + b; } };
+struct Sub { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a - b; } };
+struct Mul { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a * b; } };
+struct Div { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a / b; } };
+struct Maximum { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a > b ? a : b; } };
+struct Eq { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a == b ? T(1) : T(0); } };
+struct Ne { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a != b ? T(1) : T(0); } };
+struct Lt { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a < b ? T(1) : T(0); } };
+struct Le { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a <= b ? T(1) : T(0); } };
+struct Gt { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a > b ? T(1) : T(0); } };
+struct Ge { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a >= b ? T(1) : T(0); } };
+
+// --- backward formulas, as binary functors of (saved value, incoming gradient) ---
+// relu'(x) * g, from the forward input x
+struct ReluBackward { template <typename T> LAMINA_HD T operator()(T x, T g) const { return x > T(0) ? g : T(0); } };
+// sigmoid'(x) * g = y (1 - y) g, from the forward output y
+struct SigmoidBackward { template <typename T> LAMINA_HD T operator()(T y, T g) const { return y * (T(1) - y) * g; } };
+// tanh'(x) * g = (1 - y^2) g, from the forward output y
+struct TanhBackward { template <typename T> LAMINA_HD T operator()(T y, T g) const { return (T(1) - y * y) * g; } };
+struct GeluBackward { template <typename T> LAMINA_HD T operator()(T x, T g) const { return GeluGrad{}(x) * g; } };
+// clamp passes the gradient where lo <= x <= hi
+struct ClampBackward {
+  double lo, hi;
+  template <typename T> LAMINA_HD T operator()(T x, T g) const { return (x >= T(lo) && x <= T(hi)) ? g : T(0); }
+};
+// pow: e * x^(e-1) * g
+struct PowBackward {
+  double e;
+  template <typename T> LAMINA_HD T operator()(T x, T g) const {
+    return static_cast<T>(e) * static_cast<T>(std::pow(x, static_cast<T>(e - 1))) * g;
+  }
+};
+// sign(x) * g (abs'(0) taken as 0, as PyTorch does)
+struct AbsBackward {
+  template <typename T> LAMINA_HD T operator()(T x, T g) const { return x > T(0) ? g : (x < T(0) ? -g : T(0)); }
+};
+
+}  // namespace lamina::functors

@@ -1,0 +1,134 @@
+#include <lamina/core/linalg.h>
+
+#include <stdexcept>
+
+#include <lamina/core/autograd.h>
+#include <lamina/core/broadcast.h>
+#include <lamina/core/checks.h>
+#include <lamina/core/elementwise.h>
+#include <lamina/core/gemm.h>
+#include <lamina/core/reduction.h>
+
+namespace lamina {
+namespace {
+
+void check_matmul_args(const Tensor& a, const Tensor& b, const char* op) {
+  check_defined(a, op, "first operand");
+  check_defined(b, op, "second operand");
+  check_floating(a, op);
+  check_same_dtype(a, b, op);
+  check_same_device(a, b, op);
+  check_cpu(a, op);
+  if (a.dim() == 0 || b.dim() == 0)
+    throw std::invalid_argument(std::string(op) + ": both operands need at least one dimension, got " + describe(a) + " and " + describe(b));
+}
+
+// 2-d · 2-d, no autograd.
+Tensor mm(const Tensor& a, const Tensor& b) {
+  if (a.shape()[1] != b.shape()[0])
+    throw std::invalid_argument("matmul: inner dimensions differ: " + describe(a) + " · " + describe(b));
+  Tensor out = Tensor::empty({a.shape()[0], b.shape()[1]}, {.dtype = a.dtype()});
+  cpu::gemm(a, b, out, 1.0, 0.0);
+  return out;
+}
+
+// Batched: a [..., m, k] · b [..., k, n] with broadcast batch dims, no autograd.
+Tensor bmm_broadcast(const Tensor& a, const Tensor& b) {
+  const std::int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
+  if (b.size(-2) != k)
+    throw std::invalid_argument("matmul: inner dimensions differ: " + describe(a) + " · " + describe(b));
+  const Shape batch_a(a.shape().begin(), a.shape().end() - 2);
+  const Shape batch_b(b.shape().begin(), b.shape().end() - 2);
+  const Shape batch = broadcast_shapes(batch_a, batch_b, "matmul");
+  Shape ea = batch, eb = batch, out_shape = batch;
+  ea.insert(ea.end(), {m, k});
+  eb.insert(eb.end(), {k, n});
+  out_shape.insert(out_shape.end(), {m, n});
+  const Tensor xa = a.expand(ea), xb = b.expand(eb);
+  Tensor out = Tensor::empty(out_shape, {.dtype = a.dtype()});
+  const std::int64_t batches = shape_numel(batch);
+  const OffsetCalculator oa = make_offset_calculator(batch, Shape(xa.strides().begin(), xa.strides().end() - 2));
+  const OffsetCalculator ob = make_offset_calculator(batch, Shape(xb.strides().begin(), xb.strides().end() - 2));
+  for (std::int64_t i = 0; i < batches; ++i) {
+    const Tensor ai = xa.as_strided({m, k}, {xa.strides()[xa.dim() - 2], xa.strides()[xa.dim() - 1]}, xa.offset() + oa(i));
+    const Tensor bi = xb.as_strided({k, n}, {xb.strides()[xb.dim() - 2], xb.strides()[xb.dim() - 1]}, xb.offset() + ob(i));
+    cpu::gemm(ai, bi, out.as_strided({m, n}, {n, 1}, i * m * n), 1.0, 0.0);
+  }
+  return out;
+}
+
+// matmul without autograd, for any ranks.
+Tensor matmul_forward(const Tensor& a, const Tensor& b) {
+  if (a.dim() == 1 && b.dim() == 1) {
+    if (a.numel() != b.numel()) throw std::invalid_argument("matmul: dot product of " + describe(a) + " and " + describe(b));
+    return mm(a.view({1, a.numel()}), b.view({b.numel(), 1})).view({});
+  }
+  if (a.dim() == 1) return matmul_forward(a.unsqueeze(0), b).squeeze(-2);
+  if (b.dim() == 1) return matmul_forward(a, b.unsqueeze(1)).squeeze(-1);
+  if (a.dim() == 2 && b.dim() == 2) return mm(a, b);
+  // [..., m, k] · [k, n] with a contiguous batch: one GEMM over all rows.
+  if (b.dim() == 2 && a.is_contiguous()) {
+    Shape out_shape = a.shape();
+    out_shape.back() = b.shape()[1];
+    return mm(a.view({-1, a.size(-1)}), b).view(out_shape);
+  }
+  return bmm_broadcast(a, b);
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_matmul_args(a, b, "matmul");
+  Tensor out = matmul_forward(a.detach(), b.detach());
+  if (autograd::needs_grad({&a, &b})) {
+    autograd::record("matmul", out, {a, b}, [a = a.detach(), b = b.detach(), ra = a.requires_grad(), rb = b.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
+      // Promote vectors to matrices so one formula covers every rank, then undo the promotion.
+      const Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
+      const Tensor b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
+      Tensor g2 = g;
+      if (a.dim() == 1) g2 = g2.unsqueeze(-2);
+      if (b.dim() == 1) g2 = g2.unsqueeze(-1);
+      Tensor ga, gb;
+      if (ra) ga = autograd::sum_to(matmul_forward(g2, b2.transpose(-1, -2)), a2.shape()).reshape(a.shape());
+      if (rb) gb = autograd::sum_to(matmul_forward(a2.transpose(-1, -2), g2), b2.shape()).reshape(b.shape());
+      return {ga, gb};
+    });
+  }
+  return out;
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_matmul_args(x, weight, "linear");
+  check_dim(weight, 2, "linear", "weight");
+  if (x.size(-1) != weight.shape()[1])
+    throw std::invalid_argument("linear: input " + describe(x) + " has " + std::to_string(x.size(-1)) +
+                                " features but the weight " + describe(weight) + " expects " + std::to_string(weight.shape()[1]));
+  const std::int64_t out_features = weight.shape()[0];
+  if (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != out_features))
+    throw std::invalid_argument("linear: bias " + describe(bias) + " does not match " + std::to_string(out_features) + " output features");
+  const Tensor x2 = x.detach().reshape({-1, x.size(-1)});
+  Tensor out2 = Tensor::empty({x2.shape()[0], out_features}, {.dtype = x.dtype()});
+  // The bias is written first and GEMM accumulates onto it (beta = 1): no separate pass over the output.
+  if (bias.defined()) out2.copy_(bias.detach());
+  cpu::gemm(x2, weight.detach().t(), out2, 1.0, bias.defined() ? 1.0 : 0.0);
+  Shape out_shape = x.shape();
+  out_shape.back() = out_features;
+  Tensor out = out2.view(out_shape);
+  if (autograd::needs_grad({&x, &weight, &bias})) {
+    autograd::record("linear", out, {x, weight, bias},
+                     [x2, w = weight.detach(), in_shape = x.shape(), rx = x.requires_grad(), rw = weight.requires_grad(),
+                      rb = bias.defined() && bias.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
+      const Tensor g2 = g.reshape({-1, g.size(-1)});
+      Tensor gx, gw, gb;
+      if (rx) gx = mm(g2, w).view(in_shape);
+      if (rw) gw = mm(g2.t(), x2);
+      if (rb) gb = sum(g2, {0});
+      return {gx, gw, gb};
+    });
+  }
+  return out;
+}
+
+Tensor Tensor::matmul(const Tensor& other) const { return lamina::matmul(*this, other); }
+
+}  // namespace lamina
