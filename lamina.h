@@ -10,3 +10,11 @@
 #include <lamina/core/random.h>
 #include <lamina/core/reduction.h>
 #include <lamina/core/tensor.h>
+#include <lamina/nn/activation.h>
+#include <lamina/nn/flatten.h>
+#include <lamina/nn/init.h>
+#include <lamina/nn/linear.h>
+#include <lamina/nn/module.h>
+#include <lamina/nn/module_list.h>
+#include <lamina/nn/sequential.h>
+#include <lamina/nn/state_dict.h>
