@@ -20,7 +20,10 @@ bool shape_complete(const Shape& shape) {
   return std::all_of(shape.begin(), shape.end(), [](std::int64_t d) { return d >= 0; });
 }
 
-std::string join(const std::string& prefix, const std::string& name) { return prefix.empty() ? name : prefix + "." + name; }
+std::string join(const std::string& prefix, const std::string& name) {
+  if (prefix.empty()) return name;
+  return name.empty() ? prefix : prefix + "." + name;
+}
 
 // Replaces the data behind `t`'s handle, so every holder of the handle sees the new storage.
 void rebind(const Tensor& t, const Tensor& replacement) {
