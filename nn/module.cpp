@@ -66,6 +66,8 @@ std::string Module::type_name() const {
 void Module::check_new_name(const std::string& name) const {
   if (name.empty() || name.find('.') != std::string::npos)
     throw std::invalid_argument(type_name() + ": invalid member name '" + name + "' (must be non-empty without '.')");
+  if (!children_.empty() && children_.front().first.empty())
+    throw std::invalid_argument(type_name() + ": cannot add '" + name + "' next to an unnamed (transparent) child");
   const auto taken = [&](const auto& list, auto key) {
     return std::any_of(list.begin(), list.end(), [&](const auto& e) { return key(e) == name; });
   };
@@ -76,6 +78,12 @@ void Module::check_new_name(const std::string& name) const {
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> child) {
   if (!child) throw std::invalid_argument(type_name() + ": register_module('" + name + "') with a null module");
+  if (name.empty()) {
+    if (!children_.empty() || !parameters_.empty() || !buffers_.empty())
+      throw std::invalid_argument(type_name() + ": an unnamed child must be the module's only member");
+    children_.emplace_back(name, std::move(child));
+    return;
+  }
   check_new_name(name);
   children_.emplace_back(name, std::move(child));
 }

@@ -49,6 +49,8 @@ class Module {
   virtual std::string extra_repr() const { return {}; }
 
   // --- registration ---
+  // An empty name registers a transparent child: its members appear under their own names, as if they were this
+  // module's (how DistributedDataParallel wraps a model without renaming its state). It must be the only member.
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     add_child(name, module);
