@@ -2,23 +2,13 @@
 
 #include <lamina/lamina.h>
 
+#include "core/error_message.h"
+
 using namespace lamina;
+using lamina::testing::expect_contains;
+using lamina::testing::message_of;
 
 namespace {
-
-template <typename E, typename Fn> std::string message_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
-
-void expect_contains(const std::string& text, std::initializer_list<const char*> parts) {
-  for (const char* part : parts) EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
-}
 
 std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
 

@@ -1,27 +1,16 @@
 #include <gtest/gtest.h>
 
+#include "core/error_message.h"
 #include "core/gradcheck.h"
 
 using namespace lamina;
+using lamina::testing::expect_contains;
+using lamina::testing::message_of;
 using lamina::testing::gradcheck;
 using lamina::testing::kGradTolerance;
 using lamina::testing::leaf;
 
 namespace {
-
-template <typename E, typename Fn> std::string message_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
-
-void expect_contains(const std::string& text, std::initializer_list<const char*> parts) {
-  for (const char* part : parts) EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
-}
 
 Tensor iota(const Shape& shape) { return arange(0, static_cast<double>(shape_numel(shape))).reshape(shape); }
 

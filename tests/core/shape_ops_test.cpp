@@ -2,9 +2,12 @@
 
 #include <lamina/core/shape_ops.h>
 
+#include "core/error_message.h"
 #include "core/gradcheck.h"
 
 using namespace lamina;
+using lamina::testing::expect_contains;
+using lamina::testing::message_of;
 using lamina::testing::gradcheck;
 using lamina::testing::kGradTolerance;
 using lamina::testing::leaf;
@@ -12,21 +15,6 @@ using lamina::testing::leaf;
 namespace {
 
 Tensor longs(const std::vector<std::int64_t>& values, const Shape& shape) { return from_vector<std::int64_t>(values, shape); }
-
-// Runs `fn`, which must throw E, and returns the message.
-template <typename E, typename Fn> std::string message_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
-
-void expect_contains(const std::string& text, std::initializer_list<const char*> parts) {
-  for (const char* part : parts) EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
-}
 
 }  // namespace
 
