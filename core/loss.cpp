@@ -70,8 +70,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
     for (std::int64_t i = 0; i < n; ++i) {
       const T* row = px + i * classes;
       T m = row[0];
+#pragma omp simd reduction(max : m)
       for (std::int64_t j = 1; j < classes; ++j) m = row[j] > m ? row[j] : m;
       double s = 0;
+#pragma omp simd reduction(+ : s)
       for (std::int64_t j = 0; j < classes; ++j) s += std::exp(row[j] - m);
       plse[i] = m + static_cast<T>(std::log(s));
       ploss[i] = plse[i] - row[py[i]];

@@ -66,11 +66,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
       if (batch_stats) {
         double s = 0;
         for (std::int64_t n = 0; n < batch; ++n)
+#pragma omp simd reduction(+ : s)
           for (std::int64_t k = 0; k < spatial; ++k) s += px[(n * channels + c) * spatial + k];
         m = s / static_cast<double>(count);
         // Two passes: the one-pass E[x^2] - E[x]^2 cancels catastrophically when the mean is large.
         double sq = 0;
         for (std::int64_t n = 0; n < batch; ++n)
+#pragma omp simd reduction(+ : sq)
           for (std::int64_t k = 0; k < spatial; ++k) {
             const double d = px[(n * channels + c) * spatial + k] - m;
             sq += d * d;
@@ -117,6 +119,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
           // sum(g) is the bias gradient, sum(g * xhat) the weight gradient.
           double sum_g = 0, sum_gxhat = 0;
           for (std::int64_t n = 0; n < batch; ++n)
+#pragma omp simd reduction(+ : sum_g, sum_gxhat)
             for (std::int64_t k = 0; k < spatial; ++k) {
               const std::int64_t i = (n * channels + c) * spatial + k;
               sum_g += pg[i];
@@ -178,9 +181,11 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     for (std::int64_t r = 0; r < rows; ++r) {
       const T* row = px + r * width;
       double s = 0;
+#pragma omp simd reduction(+ : s)
       for (std::int64_t k = 0; k < width; ++k) s += row[k];
       const double m = s / static_cast<double>(width);
       double sq = 0;
+#pragma omp simd reduction(+ : sq)
       for (std::int64_t k = 0; k < width; ++k) sq += (row[k] - m) * (row[k] - m);
       pm[r] = static_cast<T>(m);
       pinv[r] = static_cast<T>(1.0 / std::sqrt(sq / static_cast<double>(width) + eps));
@@ -210,6 +215,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
             const std::int64_t base = r * width;
             // dxhat = g * w; the statistics of the row depend on every x of the row.
             double sum_d = 0, sum_dxhat = 0;
+#pragma omp simd reduction(+ : sum_d, sum_dxhat)
             for (std::int64_t k = 0; k < width; ++k) {
               const double d = pg[base + k] * (pw ? pw[k] : T(1));
               sum_d += d;

@@ -31,13 +31,16 @@ Rows rows_of(const Shape& shape, std::int64_t d) {
 template <typename T, bool kLog>
 inline void forward_row(const T* x, T* y, std::int64_t n, std::int64_t stride) {
   T m = x[0];
+#pragma omp simd reduction(max : m)
   for (std::int64_t j = 1; j < n; ++j) m = x[j * stride] > m ? x[j * stride] : m;
   double sum = 0;
   if constexpr (kLog) {
+#pragma omp simd reduction(+ : sum)
     for (std::int64_t j = 0; j < n; ++j) sum += std::exp(x[j * stride] - m);
     const T lse = m + static_cast<T>(std::log(sum));
     for (std::int64_t j = 0; j < n; ++j) y[j * stride] = x[j * stride] - lse;
   } else {
+#pragma omp simd reduction(+ : sum)
     for (std::int64_t j = 0; j < n; ++j) {
       const T e = std::exp(x[j * stride] - m);
       y[j * stride] = e;
@@ -51,6 +54,7 @@ inline void forward_row(const T* x, T* y, std::int64_t n, std::int64_t stride) {
 template <typename T, bool kLog>
 inline void backward_row(const T* y, const T* g, T* gx, std::int64_t n, std::int64_t stride) {
   double acc = 0;
+#pragma omp simd reduction(+ : acc)
   for (std::int64_t j = 0; j < n; ++j) acc += kLog ? g[j * stride] : g[j * stride] * y[j * stride];
   const T a = static_cast<T>(acc);
   for (std::int64_t j = 0; j < n; ++j) {
