@@ -63,7 +63,7 @@ inline void backward_row(const T* y, const T* g, T* gx, std::int64_t n, std::int
   }
 }
 
-// Runs row(src..., n, stride) over every row. The last dimension (inner == 1, the classifier case) gets its own
+// Calls row(start, stride) for every row. The last dimension (inner == 1, the classifier case) gets its own
 // loop so that the compiler sees unit stride and vectorizes.
 template <typename RowFn>
 void for_each_row(const Rows& r, RowFn row) {
