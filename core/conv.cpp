@@ -1,0 +1,211 @@
+#include <lamina/core/conv.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <lamina/core/autograd.h>
+#include <lamina/core/checks.h>
+#include <lamina/core/gemm.h>
+#include <lamina/core/im2col.h>
+#include <lamina/core/parallel.h>
+
+namespace lamina {
+namespace {
+
+using kernels::ConvGeometry;
+
+// Float sums accumulate in double, as in the reductions.
+template <typename T> using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+
+ConvGeometry check_conv2d_args(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
+  const char* op = "conv2d";
+  check_defined(x, op, "input");
+  check_defined(weight, op, "weight");
+  check_floating(x, op);
+  check_same_dtype(x, weight, op);
+  check_same_device(x, weight, op);
+  check_cpu(x, op);
+  if (x.dim() != 4)
+    throw std::invalid_argument("conv2d: expected a 4-d input [N, C, H, W], got " + describe(x));
+  if (weight.dim() != 4)
+    throw std::invalid_argument("conv2d: expected a 4-d weight [out_channels, in_channels, kh, kw], got " + describe(weight));
+  if (x.shape()[1] != weight.shape()[1])
+    throw std::invalid_argument("conv2d: input " + describe(x) + " has " + std::to_string(x.shape()[1]) +
+                                " channels but weight " + describe(weight) + " expects " + std::to_string(weight.shape()[1]));
+  if (bias.defined()) {
+    check_same_dtype(x, bias, op);
+    check_same_device(x, bias, op);
+    if (bias.dim() != 1 || bias.shape()[0] != weight.shape()[0])
+      throw std::invalid_argument("conv2d: bias " + describe(bias) + " does not match the " +
+                                  std::to_string(weight.shape()[0]) + " output channels of weight " + describe(weight));
+  }
+  if (o.stride.h < 1 || o.stride.w < 1 || o.dilation.h < 1 || o.dilation.w < 1 || o.padding.h < 0 || o.padding.w < 0)
+    throw std::invalid_argument("conv2d: stride " + o.stride.str() + " and dilation " + o.dilation.str() +
+                                " must be positive and padding " + o.padding.str() + " non-negative");
+  ConvGeometry g{};
+  g.channels = x.shape()[1];
+  g.height = x.shape()[2];
+  g.width = x.shape()[3];
+  g.kernel_h = weight.shape()[2];
+  g.kernel_w = weight.shape()[3];
+  g.stride_h = o.stride.h;
+  g.stride_w = o.stride.w;
+  g.pad_h = o.padding.h;
+  g.pad_w = o.padding.w;
+  g.dilation_h = o.dilation.h;
+  g.dilation_w = o.dilation.w;
+  g.out_h = kernels::conv_out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation_h);
+  g.out_w = kernels::conv_out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation_w);
+  if (g.out_h <= 0 || g.out_w <= 0)
+    throw std::invalid_argument("conv2d: output would be empty (" + std::to_string(g.out_h) + "x" + std::to_string(g.out_w) +
+                                "): input " + describe(x) + " of size " + std::to_string(g.height) + "x" +
+                                std::to_string(g.width) + ", kernel " + std::to_string(g.kernel_h) + "x" +
+                                std::to_string(g.kernel_w) + ", stride " + o.stride.str() + ", padding " +
+                                o.padding.str() + ", dilation " + o.dilation.str());
+  return g;
+}
+
+// Samples per im2col block. One GEMM per block instead of per sample keeps the GEMM wide even when a sample has
+// few output positions; capping the column buffer keeps it in cache between im2col writing it and GEMM reading it.
+constexpr std::int64_t kColumnBlockBytes = std::int64_t(1) << 20;
+
+std::int64_t block_samples(const ConvGeometry& g, std::int64_t batch, std::int64_t element_size) {
+  const std::int64_t per_sample = g.channels * g.kernel_h * g.kernel_w * g.out_h * g.out_w * element_size;
+  return std::max<std::int64_t>(1, std::min(batch, kColumnBlockBytes / std::max<std::int64_t>(per_sample, 1)));
+}
+
+// A contiguous [rows, cols] matrix at the start of `buffer` (which holds at least rows * cols elements).
+Tensor matrix_view(const Tensor& buffer, std::int64_t rows, std::int64_t cols) {
+  return buffer.as_strided({rows, cols}, {cols, 1}, buffer.offset());
+}
+
+// out [N, O, P] = weight [O, K] · im2col(x) + bias, one block of samples at a time: the block's columns form one
+// matrix [K, B*P], so its GEMM product is [O, B*P] and is scattered to the samples afterwards.
+template <typename T>
+void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& weight2, const Tensor& bias, const Tensor& out) {
+  const std::int64_t batch = x.shape()[0], out_channels = weight2.shape()[0], k = weight2.shape()[1];
+  const std::int64_t p = g.out_h * g.out_w, in_size = g.channels * g.height * g.width;
+  const std::int64_t block = block_samples(g, batch, sizeof(T));
+  const Tensor col = Tensor::empty({k, block * p}, {.dtype = x.dtype()});
+  const Tensor prod = Tensor::empty({out_channels, block * p}, {.dtype = x.dtype()});
+  const T* px = x.data<T>();
+  const T* pb = bias.defined() ? bias.data<T>() : nullptr;
+  T* pcol = col.data<T>();
+  T* pprod = prod.data<T>();
+  T* pout = out.data<T>();
+  for (std::int64_t n0 = 0; n0 < batch; n0 += block) {
+    const std::int64_t nb = std::min(block, batch - n0), ld = nb * p;
+#pragma omp parallel for if (nb * k * p > kParallelGrain)
+    for (std::int64_t b = 0; b < nb; ++b)
+      for (std::int64_t c = 0; c < g.channels; ++c) kernels::im2col_channel(g, px + (n0 + b) * in_size, pcol + b * p, ld, c);
+    cpu::gemm(weight2, matrix_view(col, k, ld), matrix_view(prod, out_channels, ld), 1.0, 0.0);
+#pragma omp parallel for if (nb * out_channels * p > kParallelGrain)
+    for (std::int64_t b = 0; b < nb; ++b) {
+      for (std::int64_t o = 0; o < out_channels; ++o) {
+        const T* src = pprod + o * ld + b * p;
+        T* dst = pout + ((n0 + b) * out_channels + o) * p;
+        const T shift = pb ? pb[o] : T(0);
+        for (std::int64_t i = 0; i < p; ++i) dst[i] = src[i] + shift;
+      }
+    }
+  }
+}
+
+// The three gradients of conv2d_forward, block by block like the forward. grad_out is [N, O, P] contiguous; the
+// outputs that are non-null are written: grad_x [N, C, H, W], grad_w [O, K], grad_b [O].
+template <typename T>
+void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& weight2, const Tensor& grad_out,
+                     Tensor* grad_x, Tensor* grad_w, Tensor* grad_b) {
+  const std::int64_t batch = x.shape()[0], out_channels = weight2.shape()[0], k = weight2.shape()[1];
+  const std::int64_t p = g.out_h * g.out_w, in_size = g.channels * g.height * g.width;
+  const std::int64_t block = block_samples(g, batch, sizeof(T));
+  const Tensor col = Tensor::empty({k, block * p}, {.dtype = x.dtype()});
+  const Tensor gprod = Tensor::empty({out_channels, block * p}, {.dtype = x.dtype()});
+  std::vector<Acc<T>> bias_sums(grad_b ? block * out_channels : 0);
+  std::vector<Acc<T>> bias_total(out_channels, Acc<T>(0));
+  const T* px = x.data<T>();
+  const T* pg = grad_out.data<T>();
+  T* pcol = col.data<T>();
+  T* pgprod = gprod.data<T>();
+  for (std::int64_t n0 = 0; n0 < batch; n0 += block) {
+    const std::int64_t nb = std::min(block, batch - n0), ld = nb * p;
+    const Tensor colv = matrix_view(col, k, ld), gprodv = matrix_view(gprod, out_channels, ld);
+    // Gather the block's output gradient into the GEMM layout [O, B*P]; the bias gradient rides along.
+#pragma omp parallel for if (nb * out_channels * p > kParallelGrain)
+    for (std::int64_t b = 0; b < nb; ++b) {
+      for (std::int64_t o = 0; o < out_channels; ++o) {
+        const T* src = pg + ((n0 + b) * out_channels + o) * p;
+        T* dst = pgprod + o * ld + b * p;
+        Acc<T> s = 0;
+        for (std::int64_t i = 0; i < p; ++i) {
+          dst[i] = src[i];
+          s += src[i];
+        }
+        if (grad_b) bias_sums[b * out_channels + o] = s;
+      }
+    }
+    if (grad_b)
+      for (std::int64_t b = 0; b < nb; ++b)
+        for (std::int64_t o = 0; o < out_channels; ++o) bias_total[o] += bias_sums[b * out_channels + o];
+    if (grad_w) {
+#pragma omp parallel for if (nb * k * p > kParallelGrain)
+      for (std::int64_t b = 0; b < nb; ++b)
+        for (std::int64_t c = 0; c < g.channels; ++c) kernels::im2col_channel(g, px + (n0 + b) * in_size, pcol + b * p, ld, c);
+      cpu::gemm(gprodv, colv.t(), *grad_w, 1.0, n0 == 0 ? 0.0 : 1.0);
+    }
+    if (grad_x) {
+      cpu::gemm(weight2.t(), gprodv, colv, 1.0, 0.0);
+      T* pgx = grad_x->data<T>();
+#pragma omp parallel for if (nb * k * p > kParallelGrain)
+      for (std::int64_t b = 0; b < nb; ++b)
+        for (std::int64_t c = 0; c < g.channels; ++c) kernels::col2im_channel(g, pcol + b * p, ld, pgx + (n0 + b) * in_size, c);
+    }
+  }
+  if (grad_w && batch == 0) grad_w->zero_();
+  if (grad_b) {
+    T* pgb = grad_b->data<T>();
+    for (std::int64_t o = 0; o < out_channels; ++o) pgb[o] = static_cast<T>(bias_total[o]);
+  }
+}
+
+}  // namespace
+
+std::string IntPair::str() const {
+  // Appended piece by piece: g++ 12 gives a false -Wrestrict warning for "(" + std::to_string(h).
+  std::string s = "(";
+  s += std::to_string(h);
+  s += ", ";
+  s += std::to_string(w);
+  s += ")";
+  return s;
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
+  const ConvGeometry g = check_conv2d_args(x, weight, bias, options);
+  const Tensor xc = x.detach().contiguous();
+  const Tensor w2 = weight.detach().contiguous().view({weight.shape()[0], weight.numel() / weight.shape()[0]});
+  const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
+  Tensor out = Tensor::empty({x.shape()[0], weight.shape()[0], g.out_h, g.out_w}, {.dtype = x.dtype()});
+  dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() { conv2d_forward<T>(g, xc, w2, bc, out); });
+  if (autograd::needs_grad({&x, &weight, &bias})) {
+    autograd::record("conv2d", out, {x, weight, bias},
+                     [g, xc, w2, w_shape = weight.shape(), rx = x.requires_grad(), rw = weight.requires_grad(),
+                      rb = bias.defined() && bias.requires_grad()](const Tensor& grad) -> std::vector<Tensor> {
+      const Tensor gc = grad.contiguous();
+      Tensor gx, gw, gb;
+      if (rx) gx = Tensor::empty(xc.shape(), {.dtype = xc.dtype()});
+      if (rw) gw = Tensor::empty(w2.shape(), {.dtype = xc.dtype()});
+      if (rb) gb = Tensor::empty({w2.shape()[0]}, {.dtype = xc.dtype()});
+      dispatch_floating(xc.dtype(), "conv2d backward", [&]<typename T>() {
+        conv2d_backward<T>(g, xc, w2, gc, rx ? &gx : nullptr, rw ? &gw : nullptr, rb ? &gb : nullptr);
+      });
+      return {gx, rw ? gw.view(w_shape) : Tensor(), gb};
+    });
+  }
+  return out;
+}
+
+}  // namespace lamina
