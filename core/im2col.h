@@ -42,6 +42,19 @@ LAMINA_HD inline ValidRange valid_range(std::int64_t offset, std::int64_t stride
   return {lo, hi};
 }
 
+// Short copies, sums and fills: im2col and col2im are mostly runs of a few elements, too short for a memcpy call to pay.
+template <typename T> LAMINA_HD inline void copy_run(T* __restrict__ dst, const T* __restrict__ src, std::int64_t n) {
+  for (std::int64_t k = 0; k < n; ++k) dst[k] = src[k];
+}
+
+template <typename T> LAMINA_HD inline void add_run(T* __restrict__ dst, const T* __restrict__ src, std::int64_t n) {
+  for (std::int64_t k = 0; k < n; ++k) dst[k] += src[k];
+}
+
+template <typename T> LAMINA_HD inline void zero_run(T* dst, std::int64_t n) {
+  for (std::int64_t k = 0; k < n; ++k) dst[k] = T(0);
+}
+
 // Writes the kh*kw rows of channel c. x points at one sample [C, H, W], col at that sample's first column.
 template <typename T>
 LAMINA_HD void im2col_channel(const ConvGeometry& g, const T* x, T* col, std::int64_t ld, std::int64_t c) {
@@ -53,21 +66,20 @@ LAMINA_HD void im2col_channel(const ConvGeometry& g, const T* x, T* col, std::in
       const std::int64_t w_off = j * g.dilation_w - g.pad_w;
       const ValidRange rw = valid_range(w_off, g.stride_w, g.width, g.out_w);
       T* dst = col + ((c * g.kernel_h + i) * g.kernel_w + j) * ld;
-      for (std::int64_t oh = 0; oh < g.out_h; ++oh, dst += g.out_w) {
-        if (oh < rh.lo || oh >= rh.hi) {
-          for (std::int64_t ow = 0; ow < g.out_w; ++ow) dst[ow] = T(0);
-          continue;
-        }
+      // Output rows that read padding only, then per output row: padding, the input run, padding.
+      zero_run(dst, rh.lo * g.out_w);
+      for (std::int64_t oh = rh.lo; oh < rh.hi; ++oh) {
         const T* src = plane + (oh * g.stride_h + h_off) * g.width;
-        std::int64_t ow = 0;
-        for (; ow < rw.lo; ++ow) dst[ow] = T(0);
+        T* out = dst + oh * g.out_w;
+        zero_run(out, rw.lo);
         if (g.stride_w == 1) {
-          for (; ow < rw.hi; ++ow) dst[ow] = src[ow + w_off];
+          copy_run(out + rw.lo, src + rw.lo + w_off, rw.hi - rw.lo);
         } else {
-          for (; ow < rw.hi; ++ow) dst[ow] = src[ow * g.stride_w + w_off];
+          for (std::int64_t ow = rw.lo; ow < rw.hi; ++ow) out[ow] = src[ow * g.stride_w + w_off];
         }
-        for (; ow < g.out_w; ++ow) dst[ow] = T(0);
+        zero_run(out + rw.hi, g.out_w - rw.hi);
       }
+      zero_run(dst + rh.hi * g.out_w, (g.out_h - rh.hi) * g.out_w);
     }
   }
 }
@@ -78,7 +90,7 @@ LAMINA_HD void im2col_channel(const ConvGeometry& g, const T* x, T* col, std::in
 template <typename T>
 LAMINA_HD void col2im_channel(const ConvGeometry& g, const T* col, std::int64_t ld, T* x, std::int64_t c) {
   T* plane = x + c * g.height * g.width;
-  for (std::int64_t p = 0; p < g.height * g.width; ++p) plane[p] = T(0);
+  zero_run(plane, g.height * g.width);
   for (std::int64_t i = 0; i < g.kernel_h; ++i) {
     const std::int64_t h_off = i * g.dilation_h - g.pad_h;
     const ValidRange rh = valid_range(h_off, g.stride_h, g.height, g.out_h);
@@ -90,7 +102,7 @@ LAMINA_HD void col2im_channel(const ConvGeometry& g, const T* col, std::int64_t 
         T* dst = plane + (oh * g.stride_h + h_off) * g.width;
         const T* row = src + oh * g.out_w;
         if (g.stride_w == 1) {
-          for (std::int64_t ow = rw.lo; ow < rw.hi; ++ow) dst[ow + w_off] += row[ow];
+          add_run(dst + rw.lo + w_off, row + rw.lo, rw.hi - rw.lo);
         } else {
           for (std::int64_t ow = rw.lo; ow < rw.hi; ++ow) dst[ow * g.stride_w + w_off] += row[ow];
         }
