@@ -68,8 +68,9 @@ ConvGeometry check_conv2d_args(const Tensor& x, const Tensor& weight, const Tens
   return g;
 }
 
-// Samples per im2col block. One GEMM per block instead of per sample keeps the GEMM wide even when a sample has
-// few output positions; capping the column buffer keeps it in cache between im2col writing it and GEMM reading it.
+// Samples per block. The samples of a block share one column matrix [K, P*B] and one GEMM, which keeps the GEMM
+// wide when a sample has few output positions and makes im2col's runs B times longer (see im2col.h); capping the
+// column buffer keeps it in cache between im2col writing it and GEMM reading it.
 constexpr std::int64_t kColumnBlockBytes = std::int64_t(1) << 20;
 
 std::int64_t block_samples(const ConvGeometry& g, std::int64_t batch, std::int64_t element_size) {
@@ -82,35 +83,56 @@ Tensor matrix_view(const Tensor& buffer, std::int64_t rows, std::int64_t cols) {
   return buffer.as_strided({rows, cols}, {cols, 1}, buffer.offset());
 }
 
-// out [N, O, P] = weight [O, K] · im2col(x) + bias, one block of samples at a time: the block's columns form one
-// matrix [K, B*P], so its GEMM product is [O, B*P] and is scattered to the samples afterwards.
+// The layout changes between a block of B samples [B, S] and batch-innermost [S, B] walk the [S, B] side with
+// a stride: reading with a stride and writing contiguously measured ~3x faster here than the other way round.
+
+// [B, S] -> [S, B]
+template <typename T> void interleave(const T* src, T* dst, std::int64_t batch, std::int64_t size) {
+#pragma omp parallel for if (batch * size > kParallelGrain)
+  for (std::int64_t s = 0; s < size; ++s)
+    for (std::int64_t b = 0; b < batch; ++b) dst[s * batch + b] = src[b * size + s];
+}
+
+// [S, B] -> [B, S]
+template <typename T> void deinterleave(const T* src, T* dst, std::int64_t batch, std::int64_t size) {
+#pragma omp parallel for if (batch * size > kParallelGrain)
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t s = 0; s < size; ++s) dst[b * size + s] = src[s * batch + b];
+}
+
+// The column matrix [K, P*B] of the block of B samples at x; xt receives the block interleaved to [C, H, W, B].
+template <typename T>
+void block_columns(const ConvGeometry& g, std::int64_t nb, const T* x, T* xt, T* col, std::int64_t rows) {
+  const std::int64_t ld = g.out_h * g.out_w * nb;
+  interleave(x, xt, nb, g.channels * g.height * g.width);
+#pragma omp parallel for if (rows * ld > kParallelGrain)
+  for (std::int64_t r = 0; r < rows; ++r) kernels::im2col_row(g, nb, xt, col + r * ld, r);
+}
+
+// out [N, O, P] = weight [O, K] · im2col(x) + bias, one block of B samples at a time: one GEMM per block gives
+// the product [O, P*B], which is de-interleaved into the output with the bias added.
 template <typename T>
 void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& weight2, const Tensor& bias, const Tensor& out) {
   const std::int64_t batch = x.shape()[0], out_channels = weight2.shape()[0], k = weight2.shape()[1];
-  const std::int64_t p = g.out_h * g.out_w, in_size = g.channels * g.height * g.width;
+  const std::int64_t p = g.out_h * g.out_w, in_size = g.channels * g.height * g.width, out_size = out_channels * p;
   const std::int64_t block = block_samples(g, batch, sizeof(T));
+  const Tensor xt = Tensor::empty({block * in_size}, {.dtype = x.dtype()});
   const Tensor col = Tensor::empty({k, block * p}, {.dtype = x.dtype()});
   const Tensor prod = Tensor::empty({out_channels, block * p}, {.dtype = x.dtype()});
   const T* px = x.data<T>();
   const T* pb = bias.defined() ? bias.data<T>() : nullptr;
-  T* pcol = col.data<T>();
-  T* pprod = prod.data<T>();
-  T* pout = out.data<T>();
+  const T* pprod = prod.data<T>();
   for (std::int64_t n0 = 0; n0 < batch; n0 += block) {
     const std::int64_t nb = std::min(block, batch - n0), ld = nb * p;
-#pragma omp parallel for if (nb * k * p > kParallelGrain)
-    for (std::int64_t b = 0; b < nb; ++b)
-      for (std::int64_t c = 0; c < g.channels; ++c) kernels::im2col_channel(g, px + (n0 + b) * in_size, pcol + b * p, ld, c);
+    block_columns(g, nb, px + n0 * in_size, xt.data<T>(), col.data<T>(), k);
     cpu::gemm(weight2, matrix_view(col, k, ld), matrix_view(prod, out_channels, ld), 1.0, 0.0);
-#pragma omp parallel for if (nb * out_channels * p > kParallelGrain)
-    for (std::int64_t b = 0; b < nb; ++b) {
+    T* dst = out.data<T>() + n0 * out_size;
+#pragma omp parallel for if (nb * out_size > kParallelGrain)
+    for (std::int64_t b = 0; b < nb; ++b)
       for (std::int64_t o = 0; o < out_channels; ++o) {
-        const T* src = pprod + o * ld + b * p;
-        T* dst = pout + ((n0 + b) * out_channels + o) * p;
         const T shift = pb ? pb[o] : T(0);
-        for (std::int64_t i = 0; i < p; ++i) dst[i] = src[i] + shift;
+        for (std::int64_t q = o * p; q < (o + 1) * p; ++q) dst[b * out_size + q] = pprod[q * nb + b] + shift;
       }
-    }
   }
 }
 
@@ -120,48 +142,40 @@ template <typename T>
 void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& weight2, const Tensor& grad_out,
                      Tensor* grad_x, Tensor* grad_w, Tensor* grad_b) {
   const std::int64_t batch = x.shape()[0], out_channels = weight2.shape()[0], k = weight2.shape()[1];
-  const std::int64_t p = g.out_h * g.out_w, in_size = g.channels * g.height * g.width;
+  const std::int64_t p = g.out_h * g.out_w, in_size = g.channels * g.height * g.width, out_size = out_channels * p;
   const std::int64_t block = block_samples(g, batch, sizeof(T));
+  const Tensor xt = Tensor::empty({block * in_size}, {.dtype = x.dtype()});
   const Tensor col = Tensor::empty({k, block * p}, {.dtype = x.dtype()});
   const Tensor gprod = Tensor::empty({out_channels, block * p}, {.dtype = x.dtype()});
-  std::vector<Acc<T>> bias_sums(grad_b ? block * out_channels : 0);
   std::vector<Acc<T>> bias_total(out_channels, Acc<T>(0));
   const T* px = x.data<T>();
-  const T* pg = grad_out.data<T>();
+  T* pxt = xt.data<T>();
   T* pcol = col.data<T>();
   T* pgprod = gprod.data<T>();
   for (std::int64_t n0 = 0; n0 < batch; n0 += block) {
     const std::int64_t nb = std::min(block, batch - n0), ld = nb * p;
     const Tensor colv = matrix_view(col, k, ld), gprodv = matrix_view(gprod, out_channels, ld);
-    // Gather the block's output gradient into the GEMM layout [O, B*P]; the bias gradient rides along.
-#pragma omp parallel for if (nb * out_channels * p > kParallelGrain)
-    for (std::int64_t b = 0; b < nb; ++b) {
-      for (std::int64_t o = 0; o < out_channels; ++o) {
-        const T* src = pg + ((n0 + b) * out_channels + o) * p;
-        T* dst = pgprod + o * ld + b * p;
-        Acc<T> s = 0;
-        for (std::int64_t i = 0; i < p; ++i) {
-          dst[i] = src[i];
-          s += src[i];
+    // The block's output gradient interleaved to the GEMM layout [O, P*B]; the bias gradient rides along.
+    const T* src = grad_out.data<T>() + n0 * out_size;
+#pragma omp parallel for if (nb * out_size > kParallelGrain)
+    for (std::int64_t o = 0; o < out_channels; ++o) {
+      Acc<T> sum = 0;
+      for (std::int64_t q = o * p; q < (o + 1) * p; ++q)
+        for (std::int64_t b = 0; b < nb; ++b) {
+          pgprod[q * nb + b] = src[b * out_size + q];
+          sum += src[b * out_size + q];
         }
-        if (grad_b) bias_sums[b * out_channels + o] = s;
-      }
+      bias_total[o] += sum;
     }
-    if (grad_b)
-      for (std::int64_t b = 0; b < nb; ++b)
-        for (std::int64_t o = 0; o < out_channels; ++o) bias_total[o] += bias_sums[b * out_channels + o];
     if (grad_w) {
-#pragma omp parallel for if (nb * k * p > kParallelGrain)
-      for (std::int64_t b = 0; b < nb; ++b)
-        for (std::int64_t c = 0; c < g.channels; ++c) kernels::im2col_channel(g, px + (n0 + b) * in_size, pcol + b * p, ld, c);
+      block_columns(g, nb, px + n0 * in_size, pxt, pcol, k);
       cpu::gemm(gprodv, colv.t(), *grad_w, 1.0, n0 == 0 ? 0.0 : 1.0);
     }
     if (grad_x) {
       cpu::gemm(weight2.t(), gprodv, colv, 1.0, 0.0);
-      T* pgx = grad_x->data<T>();
-#pragma omp parallel for if (nb * k * p > kParallelGrain)
-      for (std::int64_t b = 0; b < nb; ++b)
-        for (std::int64_t c = 0; c < g.channels; ++c) kernels::col2im_channel(g, pcol + b * p, ld, pgx + (n0 + b) * in_size, c);
+#pragma omp parallel for if (k * ld > kParallelGrain)
+      for (std::int64_t c = 0; c < g.channels; ++c) kernels::col2im_channel(g, nb, pcol, ld, pxt, c);
+      deinterleave(pxt, grad_x->data<T>() + n0 * in_size, nb, in_size);
     }
   }
   if (grad_w && batch == 0) grad_w->zero_();

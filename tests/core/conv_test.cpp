@@ -154,21 +154,21 @@ TEST(Conv2d, BlockedBatchMatchesSampleBySample) {
   expect_values(b.grad(), gb.to_vector<double>(), 1e-9, "grad bias summed over samples");
 }
 
-// col2im is the adjoint of im2col: <im2col(x), c> == <x, col2im(c)> for any x and c, padding and stride included.
+// col2im is the adjoint of im2col: <im2col(x), c> == <x, col2im(c)> for any x and c, with padding, stride,
+// dilation and a block of 3 samples stored batch-innermost.
 TEST(Im2col, Col2imIsTheAdjoint) {
   kernels::ConvGeometry g{2, 7, 6, 3, 2, 2, 1, 1, 2, 2, 3, 0, 0};
   g.out_h = kernels::conv_out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation_h);
   g.out_w = kernels::conv_out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation_w);
   ASSERT_EQ(g.out_h, 3);
   ASSERT_EQ(g.out_w, 7);
-  const std::int64_t rows = g.channels * g.kernel_h * g.kernel_w, cols = g.out_h * g.out_w, ld = cols + 5;
-  const std::vector<double> x = seq({g.channels, g.height, g.width}).to_vector<double>();
+  const std::int64_t batch = 3, rows = g.channels * g.kernel_h * g.kernel_w, cols = g.out_h * g.out_w * batch;
+  const std::int64_t ld = cols + 5;
+  const std::vector<double> x = seq({g.channels, g.height, g.width, batch}).to_vector<double>();
   const std::vector<double> c = seq({rows, ld}, 0.53, 0.7).to_vector<double>();
   std::vector<double> col(rows * ld, 123.0), back(x.size(), 123.0);
-  for (std::int64_t ch = 0; ch < g.channels; ++ch) {
-    kernels::im2col_channel(g, x.data(), col.data(), ld, ch);
-    kernels::col2im_channel(g, c.data(), ld, back.data(), ch);
-  }
+  for (std::int64_t r = 0; r < rows; ++r) kernels::im2col_row(g, batch, x.data(), col.data() + r * ld, r);
+  for (std::int64_t ch = 0; ch < g.channels; ++ch) kernels::col2im_channel(g, batch, c.data(), ld, back.data(), ch);
   double lhs = 0, rhs = 0;
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t k = 0; k < cols; ++k) lhs += col[r * ld + k] * c[r * ld + k];
@@ -176,8 +176,9 @@ TEST(Im2col, Col2imIsTheAdjoint) {
   EXPECT_NEAR(lhs, rhs, 1e-12);
   // Row (channel 0, kernel row 0, kernel column 0), output (0, 0) reads x[0, -1, -2]: padding.
   EXPECT_EQ(col[0], 0.0);
-  // Row (channel 1, kernel row 2, kernel column 1), output (1, 4) reads x[1, 1*2 - 1 + 2*2, 4 - 2 + 1*3] = x[1, 5, 5].
-  EXPECT_EQ(col[(1 * 6 + 2 * 2 + 1) * ld + 1 * 7 + 4], x[(1 * 7 + 5) * 6 + 5]);
+  // Row (channel 1, kernel row 2, kernel column 1), output (1, 4), sample 2 reads
+  // x[1, 1*2 - 1 + 2*2, 4 - 2 + 1*3, 2] = x[1, 5, 5, 2].
+  EXPECT_EQ(col[(1 * 6 + 2 * 2 + 1) * ld + (1 * 7 + 4) * batch + 2], x[((1 * 7 + 5) * 6 + 5) * batch + 2]);
   for (std::int64_t r = 0; r < rows; ++r) EXPECT_EQ(col[r * ld + cols], 123.0) << "wrote past the row";
 }
 
