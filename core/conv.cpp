@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include <lamina/core/autograd.h>
@@ -16,9 +15,6 @@ namespace lamina {
 namespace {
 
 using kernels::ConvGeometry;
-
-// Float sums accumulate in double, as in the reductions.
-template <typename T> using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
 
 ConvGeometry check_conv2d_args(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
   const char* op = "conv2d";
@@ -83,8 +79,8 @@ Tensor matrix_view(const Tensor& buffer, std::int64_t rows, std::int64_t cols) {
   return buffer.as_strided({rows, cols}, {cols, 1}, buffer.offset());
 }
 
-// The layout changes between a block of B samples [B, S] and batch-innermost [S, B] walk the [S, B] side with
-// a stride: reading with a stride and writing contiguously measured ~3x faster here than the other way round.
+// Layout changes between a block of B samples [B, S] and batch-innermost [S, B]. Both write contiguously and
+// read with a stride: ~3x faster here than strided writes when the source is in cache.
 
 // [B, S] -> [S, B]
 template <typename T> void interleave(const T* src, T* dst, std::int64_t batch, std::int64_t size) {
@@ -147,7 +143,7 @@ void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& weigh
   const Tensor xt = Tensor::empty({block * in_size}, {.dtype = x.dtype()});
   const Tensor col = Tensor::empty({k, block * p}, {.dtype = x.dtype()});
   const Tensor gprod = Tensor::empty({out_channels, block * p}, {.dtype = x.dtype()});
-  std::vector<Acc<T>> bias_total(out_channels, Acc<T>(0));
+  std::vector<double> bias_total(out_channels, 0.0);  // float row sums add up in double across the batch
   const T* px = x.data<T>();
   T* pxt = xt.data<T>();
   T* pcol = col.data<T>();
@@ -155,17 +151,24 @@ void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& weigh
   for (std::int64_t n0 = 0; n0 < batch; n0 += block) {
     const std::int64_t nb = std::min(block, batch - n0), ld = nb * p;
     const Tensor colv = matrix_view(col, k, ld), gprodv = matrix_view(gprod, out_channels, ld);
-    // The block's output gradient interleaved to the GEMM layout [O, P*B]; the bias gradient rides along.
+    // The block's output gradient interleaved to the GEMM layout [O, P*B], and the bias gradient, in one
+    // contiguous pass over grad_out (which comes from memory, while gprod stays in cache).
     const T* src = grad_out.data<T>() + n0 * out_size;
 #pragma omp parallel for if (nb * out_size > kParallelGrain)
     for (std::int64_t o = 0; o < out_channels; ++o) {
-      Acc<T> sum = 0;
-      for (std::int64_t q = o * p; q < (o + 1) * p; ++q)
-        for (std::int64_t b = 0; b < nb; ++b) {
-          pgprod[q * nb + b] = src[b * out_size + q];
-          sum += src[b * out_size + q];
+      double total = 0;
+      for (std::int64_t b = 0; b < nb; ++b) {
+        const T* row = src + b * out_size + o * p;
+        T* dst = pgprod + o * p * nb + b;
+        T s = 0;
+#pragma omp simd reduction(+ : s)
+        for (std::int64_t q = 0; q < p; ++q) {
+          dst[q * nb] = row[q];
+          s += row[q];
         }
-      bias_total[o] += sum;
+        total += s;
+      }
+      bias_total[o] += total;
     }
     if (grad_w) {
       block_columns(g, nb, px + n0 * in_size, pxt, pcol, k);
@@ -179,10 +182,8 @@ void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& weigh
     }
   }
   if (grad_w && batch == 0) grad_w->zero_();
-  if (grad_b) {
-    T* pgb = grad_b->data<T>();
-    for (std::int64_t o = 0; o < out_channels; ++o) pgb[o] = static_cast<T>(bias_total[o]);
-  }
+  if (grad_b)
+    for (std::int64_t o = 0; o < out_channels; ++o) grad_b->data<T>()[o] = static_cast<T>(bias_total[o]);
 }
 
 }  // namespace
