@@ -1,5 +1,7 @@
 #include <lamina/core/conv.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -69,14 +71,25 @@ ConvGeometry check_conv2d_args(const Tensor& x, const Tensor& weight, const Tens
 // column buffer keeps it in cache between im2col writing it and GEMM reading it.
 constexpr std::int64_t kColumnBlockBytes = std::int64_t(1) << 20;
 
-std::int64_t block_samples(const ConvGeometry& g, std::int64_t batch, std::int64_t element_size) {
+// How the batch is cut into blocks, and how many threads take blocks. Blocks run in parallel, each thread with
+// its own scratch and GEMM calls; OpenBLAS's OpenMP build runs a GEMM called inside a parallel region on the
+// calling thread, so the two pools never nest. A batch of one block runs outside any parallel region and leaves
+// the threads to OpenBLAS instead.
+struct BlockPlan {
+  std::int64_t block, blocks;
+  int threads;
+};
+
+BlockPlan plan_blocks(const ConvGeometry& g, std::int64_t batch, std::int64_t element_size) {
   const std::int64_t per_sample = g.channels * g.kernel_h * g.kernel_w * g.out_h * g.out_w * element_size;
-  return std::max<std::int64_t>(1, std::min(batch, kColumnBlockBytes / std::max<std::int64_t>(per_sample, 1)));
+  const std::int64_t block = std::max<std::int64_t>(1, std::min(batch, kColumnBlockBytes / std::max<std::int64_t>(per_sample, 1)));
+  const std::int64_t blocks = (batch + block - 1) / block;
+  return {block, blocks, static_cast<int>(std::clamp<std::int64_t>(blocks, 1, num_threads()))};
 }
 
-// A contiguous [rows, cols] matrix at the start of `buffer` (which holds at least rows * cols elements).
-Tensor matrix_view(const Tensor& buffer, std::int64_t rows, std::int64_t cols) {
-  return buffer.as_strided({rows, cols}, {cols, 1}, buffer.offset());
+// A contiguous [rows, cols] matrix at element `offset` of `buffer`.
+Tensor matrix_at(const Tensor& buffer, std::int64_t offset, std::int64_t rows, std::int64_t cols) {
+  return buffer.as_strided({rows, cols}, {cols, 1}, buffer.offset() + offset);
 }
 
 // Layout changes between a block of B samples [B, S] and batch-innermost [S, B]. Both write contiguously and
@@ -84,24 +97,20 @@ Tensor matrix_view(const Tensor& buffer, std::int64_t rows, std::int64_t cols) {
 
 // [B, S] -> [S, B]
 template <typename T> void interleave(const T* src, T* dst, std::int64_t batch, std::int64_t size) {
-#pragma omp parallel for if (batch * size > kParallelGrain)
   for (std::int64_t s = 0; s < size; ++s)
     for (std::int64_t b = 0; b < batch; ++b) dst[s * batch + b] = src[b * size + s];
 }
 
 // [S, B] -> [B, S]
 template <typename T> void deinterleave(const T* src, T* dst, std::int64_t batch, std::int64_t size) {
-#pragma omp parallel for if (batch * size > kParallelGrain)
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t s = 0; s < size; ++s) dst[b * size + s] = src[s * batch + b];
 }
 
 // The column matrix [K, P*B] of the block of B samples at x; xt receives the block interleaved to [C, H, W, B].
-template <typename T>
-void block_columns(const ConvGeometry& g, std::int64_t nb, const T* x, T* xt, T* col, std::int64_t rows) {
-  const std::int64_t ld = g.out_h * g.out_w * nb;
+template <typename T> void block_columns(const ConvGeometry& g, std::int64_t nb, const T* x, T* xt, T* col) {
+  const std::int64_t rows = g.channels * g.kernel_h * g.kernel_w, ld = g.out_h * g.out_w * nb;
   interleave(x, xt, nb, g.channels * g.height * g.width);
-#pragma omp parallel for if (rows * ld > kParallelGrain)
   for (std::int64_t r = 0; r < rows; ++r) kernels::im2col_row(g, nb, xt, col + r * ld, r);
 }
 
@@ -111,79 +120,92 @@ template <typename T>
 void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& weight2, const Tensor& bias, const Tensor& out) {
   const std::int64_t batch = x.shape()[0], out_channels = weight2.shape()[0], k = weight2.shape()[1];
   const std::int64_t p = g.out_h * g.out_w, in_size = g.channels * g.height * g.width, out_size = out_channels * p;
-  const std::int64_t block = block_samples(g, batch, sizeof(T));
-  const Tensor xt = Tensor::empty({block * in_size}, {.dtype = x.dtype()});
-  const Tensor col = Tensor::empty({k, block * p}, {.dtype = x.dtype()});
-  const Tensor prod = Tensor::empty({out_channels, block * p}, {.dtype = x.dtype()});
-  const T* px = x.data<T>();
+  const BlockPlan plan = plan_blocks(g, batch, sizeof(T));
+  // Per thread: the interleaved input, the column matrix, the GEMM product.
+  const std::int64_t xt_size = plan.block * in_size, col_size = k * plan.block * p;
+  const std::int64_t scratch_size = xt_size + col_size + out_channels * plan.block * p;
+  const Tensor scratch = Tensor::empty({plan.threads * scratch_size}, {.dtype = x.dtype()});
   const T* pb = bias.defined() ? bias.data<T>() : nullptr;
-  const T* pprod = prod.data<T>();
-  for (std::int64_t n0 = 0; n0 < batch; n0 += block) {
-    const std::int64_t nb = std::min(block, batch - n0), ld = nb * p;
-    block_columns(g, nb, px + n0 * in_size, xt.data<T>(), col.data<T>(), k);
-    cpu::gemm(weight2, matrix_view(col, k, ld), matrix_view(prod, out_channels, ld), 1.0, 0.0);
+#pragma omp parallel for num_threads(plan.threads) schedule(static, 1)
+  for (std::int64_t blk = 0; blk < plan.blocks; ++blk) {
+    const std::int64_t n0 = blk * plan.block, nb = std::min(plan.block, batch - n0), ld = nb * p;
+    const std::int64_t base = omp_get_thread_num() * scratch_size;
+    T* xt = scratch.data<T>() + base;
+    block_columns(g, nb, x.data<T>() + n0 * in_size, xt, xt + xt_size);
+    cpu::gemm(weight2, matrix_at(scratch, base + xt_size, k, ld), matrix_at(scratch, base + xt_size + col_size, out_channels, ld),
+              1.0, 0.0);
+    const T* prod = xt + xt_size + col_size;
     T* dst = out.data<T>() + n0 * out_size;
-#pragma omp parallel for if (nb * out_size > kParallelGrain)
     for (std::int64_t b = 0; b < nb; ++b)
       for (std::int64_t o = 0; o < out_channels; ++o) {
         const T shift = pb ? pb[o] : T(0);
-        for (std::int64_t q = o * p; q < (o + 1) * p; ++q) dst[b * out_size + q] = pprod[q * nb + b] + shift;
+        for (std::int64_t q = o * p; q < (o + 1) * p; ++q) dst[b * out_size + q] = prod[q * nb + b] + shift;
       }
   }
 }
 
 // The three gradients of conv2d_forward, block by block like the forward. grad_out is [N, O, P] contiguous; the
-// outputs that are non-null are written: grad_x [N, C, H, W], grad_w [O, K], grad_b [O].
+// outputs that are non-null are written: grad_x [N, C, H, W], grad_w [O, K], grad_b [O]. Each thread sums its
+// blocks' weight and bias gradients into its own slot; the slots are added at the end.
 template <typename T>
 void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& weight2, const Tensor& grad_out,
                      Tensor* grad_x, Tensor* grad_w, Tensor* grad_b) {
   const std::int64_t batch = x.shape()[0], out_channels = weight2.shape()[0], k = weight2.shape()[1];
   const std::int64_t p = g.out_h * g.out_w, in_size = g.channels * g.height * g.width, out_size = out_channels * p;
-  const std::int64_t block = block_samples(g, batch, sizeof(T));
-  const Tensor xt = Tensor::empty({block * in_size}, {.dtype = x.dtype()});
-  const Tensor col = Tensor::empty({k, block * p}, {.dtype = x.dtype()});
-  const Tensor gprod = Tensor::empty({out_channels, block * p}, {.dtype = x.dtype()});
-  std::vector<double> bias_total(out_channels, 0.0);  // float row sums add up in double across the batch
-  const T* px = x.data<T>();
-  T* pxt = xt.data<T>();
-  T* pcol = col.data<T>();
-  T* pgprod = gprod.data<T>();
-  for (std::int64_t n0 = 0; n0 < batch; n0 += block) {
-    const std::int64_t nb = std::min(block, batch - n0), ld = nb * p;
-    const Tensor colv = matrix_view(col, k, ld), gprodv = matrix_view(gprod, out_channels, ld);
+  const BlockPlan plan = plan_blocks(g, batch, sizeof(T));
+  // Per thread: the interleaved input, the column matrix, the interleaved output gradient.
+  const std::int64_t xt_size = plan.block * in_size, col_size = k * plan.block * p;
+  const std::int64_t scratch_size = xt_size + col_size + out_channels * plan.block * p;
+  const Tensor scratch = Tensor::empty({plan.threads * scratch_size}, {.dtype = x.dtype()});
+  const Tensor weight_sums = zeros({plan.threads * out_channels, k}, {.dtype = x.dtype()});
+  std::vector<double> bias_sums(plan.threads * out_channels, 0.0);  // float row sums add up in double
+#pragma omp parallel for num_threads(plan.threads) schedule(static, 1)
+  for (std::int64_t blk = 0; blk < plan.blocks; ++blk) {
+    const std::int64_t n0 = blk * plan.block, nb = std::min(plan.block, batch - n0), ld = nb * p;
+    const int thread = omp_get_thread_num();
+    const std::int64_t base = thread * scratch_size;
+    T* xt = scratch.data<T>() + base;
+    T* col = xt + xt_size;
+    T* gprod = col + col_size;
+    const Tensor colv = matrix_at(scratch, base + xt_size, k, ld);
+    const Tensor gprodv = matrix_at(scratch, base + xt_size + col_size, out_channels, ld);
     // The block's output gradient interleaved to the GEMM layout [O, P*B], and the bias gradient, in one
     // contiguous pass over grad_out (which comes from memory, while gprod stays in cache).
     const T* src = grad_out.data<T>() + n0 * out_size;
-#pragma omp parallel for if (nb * out_size > kParallelGrain)
-    for (std::int64_t o = 0; o < out_channels; ++o) {
-      double total = 0;
+    for (std::int64_t o = 0; o < out_channels; ++o)
       for (std::int64_t b = 0; b < nb; ++b) {
         const T* row = src + b * out_size + o * p;
-        T* dst = pgprod + o * p * nb + b;
+        T* dst = gprod + o * p * nb + b;
         T s = 0;
+        // `omp simd` lets the sum run in vector lanes instead of one serial chain of adds.
 #pragma omp simd reduction(+ : s)
         for (std::int64_t q = 0; q < p; ++q) {
           dst[q * nb] = row[q];
           s += row[q];
         }
-        total += s;
+        bias_sums[thread * out_channels + o] += s;
       }
-      bias_total[o] += total;
-    }
     if (grad_w) {
-      block_columns(g, nb, px + n0 * in_size, pxt, pcol, k);
-      cpu::gemm(gprodv, colv.t(), *grad_w, 1.0, n0 == 0 ? 0.0 : 1.0);
+      block_columns(g, nb, x.data<T>() + n0 * in_size, xt, col);
+      cpu::gemm(gprodv, colv.t(), weight_sums.slice(0, thread * out_channels, (thread + 1) * out_channels), 1.0, 1.0);
     }
     if (grad_x) {
       cpu::gemm(weight2.t(), gprodv, colv, 1.0, 0.0);
-#pragma omp parallel for if (k * ld > kParallelGrain)
-      for (std::int64_t c = 0; c < g.channels; ++c) kernels::col2im_channel(g, nb, pcol, ld, pxt, c);
-      deinterleave(pxt, grad_x->data<T>() + n0 * in_size, nb, in_size);
+      for (std::int64_t c = 0; c < g.channels; ++c) kernels::col2im_channel(g, nb, col, ld, xt, c);
+      deinterleave(xt, grad_x->data<T>() + n0 * in_size, nb, in_size);
     }
   }
-  if (grad_w && batch == 0) grad_w->zero_();
-  if (grad_b)
-    for (std::int64_t o = 0; o < out_channels; ++o) grad_b->data<T>()[o] = static_cast<T>(bias_total[o]);
+  if (grad_w) {
+    grad_w->zero_();
+    for (int t = 0; t < plan.threads; ++t) grad_w->add_(weight_sums.slice(0, t * out_channels, (t + 1) * out_channels));
+  }
+  if (grad_b) {
+    for (std::int64_t o = 0; o < out_channels; ++o) {
+      double total = 0;
+      for (int t = 0; t < plan.threads; ++t) total += bias_sums[t * out_channels + o];
+      grad_b->data<T>()[o] = static_cast<T>(total);
+    }
+  }
 }
 
 }  // namespace
