@@ -146,7 +146,9 @@ void conv2d_forward(const ConvGeometry& g, const Tensor& x, const Tensor& weight
 
 // The three gradients of conv2d_forward, block by block like the forward. grad_out is [N, O, P] contiguous; the
 // outputs that are non-null are written: grad_x [N, C, H, W], grad_w [O, K], grad_b [O]. Each thread sums its
-// blocks' weight and bias gradients into its own slot; the slots are added at the end.
+// blocks' weight and bias gradients into its own slot; the slots are added at the end. The weight gradient is
+// summed transposed, as col · gprod^T [K, O]: OpenBLAS ran that 15-40% faster than gprod · col^T here (a small
+// output over a long inner dimension).
 template <typename T>
 void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& weight2, const Tensor& grad_out,
                      Tensor* grad_x, Tensor* grad_w, Tensor* grad_b) {
@@ -157,7 +159,7 @@ void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& weigh
   const std::int64_t xt_size = plan.block * in_size, col_size = k * plan.block * p;
   const std::int64_t scratch_size = xt_size + col_size + out_channels * plan.block * p;
   const Tensor scratch = Tensor::empty({plan.threads * scratch_size}, {.dtype = x.dtype()});
-  const Tensor weight_sums = zeros({plan.threads * out_channels, k}, {.dtype = x.dtype()});
+  const Tensor weight_sums = zeros({plan.threads * k, out_channels}, {.dtype = x.dtype()});
   std::vector<double> bias_sums(plan.threads * out_channels, 0.0);  // float row sums add up in double
 #pragma omp parallel for num_threads(plan.threads) schedule(static, 1)
   for (std::int64_t blk = 0; blk < plan.blocks; ++blk) {
@@ -187,7 +189,7 @@ void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& weigh
       }
     if (grad_w) {
       block_columns(g, nb, x.data<T>() + n0 * in_size, xt, col);
-      cpu::gemm(gprodv, colv.t(), weight_sums.slice(0, thread * out_channels, (thread + 1) * out_channels), 1.0, 1.0);
+      cpu::gemm(colv, gprodv.t(), weight_sums.slice(0, thread * k, (thread + 1) * k), 1.0, 1.0);
     }
     if (grad_x) {
       cpu::gemm(weight2.t(), gprodv, colv, 1.0, 0.0);
@@ -197,7 +199,7 @@ void conv2d_backward(const ConvGeometry& g, const Tensor& x, const Tensor& weigh
   }
   if (grad_w) {
     grad_w->zero_();
-    for (int t = 0; t < plan.threads; ++t) grad_w->add_(weight_sums.slice(0, t * out_channels, (t + 1) * out_channels));
+    for (int t = 0; t < plan.threads; ++t) grad_w->add_(weight_sums.slice(0, t * k, (t + 1) * k).t());
   }
   if (grad_b) {
     for (std::int64_t o = 0; o < out_channels; ++o) {
