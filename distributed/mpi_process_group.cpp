@@ -53,8 +53,9 @@ char* bytes_of(const Tensor& t) { return static_cast<char*>(t.raw_data()); }
 
 class MpiWork : public Work {
  public:
-  MpiWork(std::string what, std::chrono::milliseconds timeout, std::shared_ptr<std::atomic<int>> group_stuck)
-      : what_(std::move(what)), timeout_(timeout), group_stuck_(std::move(group_stuck)) {}
+  MpiWork(Signature signature, int rank, int size, std::chrono::milliseconds timeout,
+          std::shared_ptr<std::atomic<int>> group_stuck)
+      : signature_(signature), rank_(rank), size_(size), timeout_(timeout), group_stuck_(std::move(group_stuck)) {}
 
   void wait() override {
     std::unique_lock lock(mutex_);
@@ -64,12 +65,12 @@ class MpiWork : public Work {
         add_stuck_collectives(1);
         ++*group_stuck_;
       }
-      throw CollectiveError(what_ + " did not complete within " + std::to_string(timeout_.count()) + " ms (" +
+      throw CollectiveError(what() + " did not complete within " + std::to_string(timeout_.count()) + " ms (" +
                             (started_.load() ? "it is running: a peer rank has not reached it, or skipped it"
                                              : "it is queued behind earlier collectives that have not completed") +
                             ")");
     }
-    if (!error_.empty()) throw CollectiveError(what_ + " failed: " + error_);
+    if (!error_.empty()) throw CollectiveError(what() + " failed: " + error_);
   }
 
   bool is_completed() override { return done_.load(); }
@@ -90,7 +91,15 @@ class MpiWork : public Work {
   }
 
  private:
-  const std::string what_;  // "MpiProcessGroup rank 0 of 2: allreduce(sum, ..., sequence 3)"
+  // "MpiProcessGroup rank 0 of 2: allreduce(sum, 16 bytes of float32, sequence 3)": built only for an error.
+  std::string what() const {
+    return "MpiProcessGroup rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ": " +
+           signature_str(signature_);
+  }
+
+  const Signature signature_;
+  const int rank_;
+  const int size_;
   const std::chrono::milliseconds timeout_;
   std::shared_ptr<std::atomic<int>> group_stuck_;
   std::mutex mutex_;
@@ -135,10 +144,7 @@ struct MpiProcessGroup::State {
     {
       std::lock_guard lock(mutex);
       signature.sequence = static_cast<std::int64_t>(next_sequence++);
-      work = std::make_shared<MpiWork>(
-          "MpiProcessGroup rank " + std::to_string(rank) + " of " + std::to_string(size) + ": " +
-              signature_str(signature),
-          options.timeout, stuck);
+      work = std::make_shared<MpiWork>(signature, rank, size, options.timeout, stuck);
       queue.push_back({signature, work, std::move(run)});
     }
     queue_cv.notify_one();

@@ -103,7 +103,7 @@ class NcclWork : public Work {
       if (rc == cudaSuccess) return;
       if (rc != cudaErrorNotReady) throw CollectiveError(what_ + " failed: " + cudaGetErrorString(rc));
       ncclResult_t async = ncclSuccess;
-      ncclCommGetAsyncError(state_->comm, &async);
+      if (state_->comm != nullptr) ncclCommGetAsyncError(state_->comm, &async);
       if (async != ncclSuccess && async != ncclInProgress)
         throw CollectiveError(what_ + " failed: " + ncclGetErrorString(async) + " (" + ncclGetLastError(state_->comm) + ")");
       if (Clock::now() > deadline) {
@@ -202,11 +202,8 @@ NcclProcessGroup::~NcclProcessGroup() {
       if (cudaStreamQuery(s.stream) == cudaErrorNotReady) s.abort();
     }
     s.in_flight.clear();
-    if (s.aborted) {
-      // ncclCommAbort already freed the communicator.
-    } else {
-      ncclCommDestroy(s.comm);
-    }
+    if (!s.aborted) ncclCommDestroy(s.comm);  // ncclCommAbort frees it too
+    s.comm = nullptr;  // for a Work that outlives the group
   }
   cudaFree(s.scratch);
   cudaStreamDestroy(s.stream);
@@ -236,8 +233,14 @@ std::shared_ptr<Work> issue(const std::shared_ptr<NcclProcessGroup::State>& stat
   try {
     if (s.aborted) throw CollectiveError("the NCCL communicator was aborted after an earlier timeout");
     if (s.options.check_signatures) {
-      if (std::string mismatch = compare_signatures(s.mpi_comm, signature, s.options.timeout); !mismatch.empty())
-        throw CollectiveError(mismatch);
+      std::string mismatch;
+      try {
+        mismatch = compare_signatures(s.mpi_comm, signature, s.options.timeout);
+      } catch (const CollectiveError&) {
+        s.abort();  // a peer never came: this group is out of step for good
+        throw;
+      }
+      if (!mismatch.empty()) throw CollectiveError(mismatch);
     }
     check_cuda(cudaSetDevice(s.device), "cudaSetDevice");
     cudaEvent_t ready = nullptr, done = nullptr;
