@@ -1,0 +1,206 @@
+// DistributedDataParallel: N ranks with per-rank batch B/N must end where one process with batch B ends.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include <lamina/distributed/distributed_data_parallel.h>
+#include <lamina/distributed/distributed_sampler.h>
+#include <lamina/distributed/mpi_process_group.h>
+#include <lamina/lamina.h>
+#include <lamina/nn/mlp.h>
+#include <lamina/nn/sgd.h>
+
+using namespace lamina;
+using namespace lamina::distributed;
+
+namespace {
+
+std::shared_ptr<ProcessGroup> world() {
+  static auto group = std::make_shared<MpiProcessGroup>(ProcessGroupOptions{.timeout = std::chrono::seconds(60)});
+  return group;
+}
+
+std::string message_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no exception)";
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// A model with a layer used twice and a branch it never uses.
+struct SharedAndUnused : nn::Module {
+  nn::Child<nn::Linear> shared{this, "shared", 6, nn::LinearOptions{.in_features = 6, .activation = nn::Activation::Tanh}};
+  nn::Child<nn::Linear> unused{this, "unused", 3, nn::LinearOptions{.in_features = 6}};
+  nn::Child<nn::Linear> head{this, "head", 4, nn::LinearOptions{.in_features = 6}};
+  Tensor forward(const Tensor& x) override { return head(shared(shared(x))); }
+};
+
+using ModelFactory = std::function<std::shared_ptr<nn::Module>()>;
+
+std::shared_ptr<nn::Module> make_mlp() {
+  return std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {16, 8}, .num_classes = 4});
+}
+std::shared_ptr<nn::Module> make_shared_and_unused() { return std::make_shared<SharedAndUnused>(); }
+
+// Trains the model (in float64) for `steps` steps of SGD with momentum on fixed global batches of 32 — whole when
+// `distributed` is false, else this rank's slice of each under DDP — and returns the final parameters.
+std::vector<double> train(const ModelFactory& make, bool distributed, int steps, DdpOptions options = {}) {
+  manual_seed(42);
+  std::shared_ptr<nn::Module> model = make();
+  model->to(DType::Float64);
+  const int rank = distributed ? world()->rank() : 0;
+  const int size = distributed ? world()->size() : 1;
+  std::shared_ptr<nn::Module> runner = model;
+  if (distributed) runner = std::make_shared<DistributedDataParallel>(model, world(), options);
+  nn::SGD optimizer(runner->named_parameters(), {.lr = 0.05, .momentum = 0.9});
+  const std::int64_t global_batch = 32;
+  Generator data(7);
+  for (int step = 0; step < steps; ++step) {
+    const Tensor x = randn({global_batch, 6}, {.dtype = DType::Float64}, 0, 1, &data);
+    std::vector<std::int64_t> labels(global_batch);
+    for (std::int64_t i = 0; i < global_batch; ++i) labels[i] = (i * 3 + step) % 4;
+    const Tensor y = from_vector<std::int64_t>(labels, {global_batch});
+    const std::int64_t per_rank = global_batch / size;
+    optimizer.zero_grad();
+    cross_entropy((*runner)(x.slice(0, rank * per_rank, (rank + 1) * per_rank)),
+                  y.slice(0, rank * per_rank, (rank + 1) * per_rank))
+        .backward();
+    optimizer.step();
+  }
+  std::vector<double> out;
+  for (const Tensor& p : model->parameters())
+    for (double v : p.to_vector<double>()) out.push_back(v);
+  return out;
+}
+
+double max_relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+    worst = std::max(worst, std::abs(a[i] - b[i]) / std::max(1e-12, std::abs(b[i])));
+  return worst;
+}
+
+}  // namespace
+
+TEST(DistributedDataParallel, MlpMatchesSingleProcessWithTheGlobalBatch) {
+  const auto reference = train(make_mlp, false, 5);
+  EXPECT_LT(max_relative_difference(train(make_mlp, true, 5), reference), 1e-6);
+}
+
+TEST(DistributedDataParallel, SharedLayerAndUnusedBranchWithFindUnused) {
+  const auto reference = train(make_shared_and_unused, false, 4);
+  EXPECT_LT(max_relative_difference(train(make_shared_and_unused, true, 4, {.find_unused_parameters = true}), reference), 1e-6);
+}
+
+TEST(DistributedDataParallel, UnusedParameterWithoutFindUnusedIsNamed) {
+  const std::string msg = message_of([] { train(make_shared_and_unused, true, 1); });
+  EXPECT_TRUE(contains(msg, "unused.weight")) << msg;
+  EXPECT_TRUE(contains(msg, "find_unused_parameters")) << msg;
+}
+
+TEST(DistributedDataParallel, BucketEdgeCases) {
+  const auto reference = train(make_mlp, false, 3);
+  // One bucket for everything; a bucket per parameter (each larger than the cap); tiny buckets.
+  for (const DdpOptions& options : {DdpOptions{.bucket_cap_bytes = 1 << 30, .first_bucket_cap_bytes = 1 << 30},
+                                    DdpOptions{.bucket_cap_bytes = 1, .first_bucket_cap_bytes = 1},
+                                    DdpOptions{.bucket_cap_bytes = 200, .first_bucket_cap_bytes = 64}}) {
+    EXPECT_LT(max_relative_difference(train(make_mlp, true, 3, options), reference), 1e-6)
+        << "bucket cap " << options.bucket_cap_bytes;
+  }
+}
+
+TEST(DistributedDataParallel, BucketsFollowReverseRegistrationOrderWithASmallFirstBucket) {
+  auto model = std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {64}, .num_classes = 4});
+  model->to(DType::Float64);
+  model->operator()(zeros({1, 32}, {.dtype = DType::Float64}));
+  // Parameters: 0.weight [64,32] (16 KiB), 0.bias, 1.weight [4,64] (2 KiB), 1.bias.
+  DistributedDataParallel ddp(model, world(), {.bucket_cap_bytes = 1 << 20, .first_bucket_cap_bytes = 2048 + 32});
+  const auto& buckets = ddp.reducer()->buckets();
+  ASSERT_EQ(buckets.size(), 2u);
+  EXPECT_EQ(buckets[0].parameters, (std::vector<std::size_t>{3, 2}));  // the last layer first
+  EXPECT_EQ(buckets[1].parameters, (std::vector<std::size_t>{1, 0}));
+  // Gradients are views into the buckets.
+  EXPECT_EQ(model->parameters()[2].grad().storage().data(), buckets[0].buffer.storage().data());
+}
+
+TEST(DistributedDataParallel, NoSyncAccumulatesThenReducesEverything) {
+  // Two micro-batches under no_sync + one synced = the mean of the per-rank gradients of all three.
+  auto model = make_mlp();
+  model->to(DType::Float64);
+  model->operator()(zeros({1, 6}, {.dtype = DType::Float64}));
+  DistributedDataParallel ddp(model, world());
+  const int rank = world()->rank();
+  Generator gen(100 + rank);  // different data on every rank
+  std::vector<Tensor> xs;
+  for (int i = 0; i < 3; ++i) xs.push_back(randn({4, 6}, {.dtype = DType::Float64}, 0, 1, &gen));
+  {
+    auto guard = ddp.no_sync();
+    ddp(xs[0]).sum().backward();
+    ddp(xs[1]).sum().backward();
+  }
+  ddp(xs[2]).sum().backward();
+  // Expected: average over ranks of this rank's accumulated local gradient.
+  auto local = make_mlp();
+  local->to(DType::Float64);
+  local->operator()(zeros({1, 6}, {.dtype = DType::Float64}));
+  local->load_state_dict(model->state_dict());
+  for (const Tensor& x : xs) (*local)(x).sum().backward();
+  for (std::size_t i = 0; i < local->parameters().size(); ++i) {
+    Tensor expected = local->parameters()[i].grad().clone();
+    world()->allreduce(expected, ReduceOp::Average)->wait();
+    EXPECT_LT(max_relative_difference(model->parameters()[i].grad().to_vector<double>(), expected.to_vector<double>()), 1e-12);
+  }
+}
+
+TEST(DistributedDataParallel, DeferredParametersAreMaterializedCheckedAndBroadcast) {
+  manual_seed(1000 + world()->rank());  // different initial weights on every rank
+  auto model = std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {8}, .num_classes = 3});
+  DistributedDataParallel ddp(model, world());
+  EXPECT_EQ(ddp.reducer(), nullptr);
+  ddp(rand({2, 5})).sum().backward();
+  ASSERT_NE(ddp.reducer(), nullptr);
+  EXPECT_EQ(model->parameters()[0].shape(), (Shape{8, 5}));
+  EXPECT_NO_THROW(ddp.check_replicas());
+}
+
+TEST(DistributedDataParallel, StateDictHasTheBareModelsKeys) {
+  auto model = make_mlp();
+  model->operator()(zeros({1, 6}));
+  DistributedDataParallel ddp(model, world());
+  EXPECT_EQ(ddp.state_dict().keys(), model->state_dict().keys());
+  EXPECT_EQ(ddp.state_dict().keys().front(), "1.weight");
+}
+
+TEST(DistributedDataParallel, DifferentModelsOnRanksNameTheFirstDifference) {
+  if (world()->size() < 2) GTEST_SKIP() << "needs 2 ranks";
+  const std::int64_t width = world()->rank() == 1 ? 9 : 8;
+  auto model = std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {width}, .num_classes = 3});
+  model->operator()(zeros({1, 5}));
+  const std::string msg = message_of([&] { DistributedDataParallel ddp(model, world()); });
+  EXPECT_TRUE(contains(msg, "'1.weight' [8, 5] float32 on rank 0")) << msg;
+  EXPECT_TRUE(contains(msg, "'1.weight' [9, 5] float32 on rank 1")) << msg;
+}
+
+TEST(DistributedSampler, ShardsAreDisjointEqualAndCoverTheEpoch) {
+  const int size = world()->size();
+  const std::int64_t n = 10;
+  std::vector<int> seen(n, 0);
+  std::int64_t length = -1;
+  for (int r = 0; r < size; ++r) {
+    DistributedSampler sampler(n, r, size, {.seed = 3});
+    const auto shard = sampler.indices(2);
+    if (length < 0) length = static_cast<std::int64_t>(shard.size());
+    EXPECT_EQ(static_cast<std::int64_t>(shard.size()), length);
+    for (std::int64_t i : shard) ++seen[i];
+  }
+  for (std::int64_t i = 0; i < n; ++i) EXPECT_GE(seen[i], 1) << i;  // padding repeats a few, none is missed
+  EXPECT_EQ(length * size - n, (size - n % size) % size);
+  DistributedSampler a(n, 0, size, {.seed = 3}), b(n, 0, size, {.seed = 3});
+  EXPECT_EQ(a.indices(1), b.indices(1));
+  EXPECT_NE(a.indices(1), a.indices(2));
+}
