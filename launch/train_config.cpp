@@ -1,0 +1,106 @@
+#include "train_config.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include <lamina/nn/adam.h>
+#include <lamina/nn/lenet.h>
+#include <lamina/nn/mlp.h>
+#include <lamina/nn/resnet.h>
+#include <lamina/nn/sgd.h>
+
+namespace lamina::launch {
+
+int parse_train_args(int argc, char** argv, bool print, TrainConfig& c) {
+  CLI::App app{"lamina-train: data-parallel training on Fashion-MNIST (run under mpirun)"};
+  app.add_option("--model", c.model, "mlp | lenet | lenet-sigmoid | resnet18")
+      ->check(CLI::IsMember({"mlp", "lenet", "lenet-sigmoid", "resnet18"}));
+  app.add_option("--recipe", c.recipe, "default | d2l (plain SGD as in d2l.ai)")->check(CLI::IsMember({"default", "d2l"}));
+  app.add_option("--epochs", c.epochs)->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", c.batch_size, "global batch size, split evenly over the ranks")->check(CLI::PositiveNumber);
+  app.add_option("--lr", c.lr, "learning rate (default: the recipe's)");
+  app.add_option("--optimizer", c.optimizer, "sgd | adam | adamw")->check(CLI::IsMember({"sgd", "adam", "adamw"}));
+  app.add_option("--momentum", c.momentum);
+  app.add_option("--weight-decay", c.weight_decay);
+  app.add_option("--schedule", c.schedule, "none | cosine | step")->check(CLI::IsMember({"none", "cosine", "step"}));
+  app.add_option("--warmup-steps", c.warmup_steps);
+  app.add_option("--threads", c.threads, "threads per rank")->check(CLI::PositiveNumber);
+  app.add_option("--seed", c.seed);
+  app.add_option("--data-dir", c.data_dir, "folder with the Fashion-MNIST .gz files");
+  app.add_option("--train-samples", c.train_samples, "use only the first N training samples (0: all)");
+  app.add_option("--test-samples", c.test_samples, "use only the first N test samples (0: all)");
+  app.add_option("--metrics", c.metrics_path, "write metrics as JSON lines to this file (rank 0)");
+  app.add_option("--resnet-width", c.resnet_width, "channels of ResNet-18's first stage")->check(CLI::PositiveNumber);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (!print) return e.get_exit_code();
+    return app.exit(e);
+  }
+  return -1;
+}
+
+void apply_recipe(TrainConfig& c) {
+  if (c.recipe == "d2l") {
+    c.standardize = false;
+    if (c.optimizer.empty()) c.optimizer = "sgd";
+    if (c.lr < 0) c.lr = c.model == "lenet-sigmoid" ? 0.9 : 0.1;
+    if (c.momentum < 0) c.momentum = 0;
+    if (c.weight_decay < 0) c.weight_decay = 0;
+    if (c.schedule.empty()) c.schedule = "none";
+    if (c.warmup_steps < 0) c.warmup_steps = 0;
+    return;
+  }
+  if (c.optimizer.empty()) c.optimizer = "sgd";
+  if (c.lr < 0) c.lr = c.optimizer == "sgd" ? 0.1 : 1e-3;
+  if (c.momentum < 0) c.momentum = 0.9;
+  if (c.weight_decay < 0) c.weight_decay = 5e-4;
+  if (c.schedule.empty()) c.schedule = "cosine";
+  if (c.warmup_steps < 0) c.warmup_steps = 100;
+}
+
+std::shared_ptr<nn::Module> make_model(const TrainConfig& c) {
+  if (c.model == "mlp") return std::make_shared<nn::MLP>();
+  if (c.model == "lenet-sigmoid") return std::make_shared<nn::LeNet>();
+  if (c.model == "lenet")
+    return std::make_shared<nn::LeNet>(
+        nn::LeNetOptions{.activation = nn::Activation::ReLU, .pooling = nn::Pooling::Max, .batch_norm = true});
+  if (c.model == "resnet18") return std::make_shared<nn::ResNet18>(nn::ResNetOptions{.width = c.resnet_width});
+  throw std::invalid_argument("unknown model '" + c.model + "'");
+}
+
+std::unique_ptr<nn::Optimizer> make_optimizer(const TrainConfig& c, const nn::NamedParameters& parameters) {
+  if (c.optimizer == "sgd")
+    return std::make_unique<nn::SGD>(parameters, nn::SgdOptions{.lr = c.lr, .momentum = c.momentum,
+                                                                .weight_decay = c.weight_decay, .nesterov = c.momentum > 0});
+  const nn::AdamOptions options{.lr = c.lr, .weight_decay = c.weight_decay};
+  if (c.optimizer == "adam") return std::make_unique<nn::Adam>(parameters, options);
+  return std::make_unique<nn::AdamW>(parameters, options);
+}
+
+std::unique_ptr<nn::LRScheduler> make_schedule(const TrainConfig& c, nn::Optimizer& optimizer, std::int64_t total_steps) {
+  std::unique_ptr<nn::LRScheduler> main;
+  const std::int64_t warmup = std::min<std::int64_t>(c.warmup_steps, total_steps / 2);
+  const std::int64_t after_warmup = std::max<std::int64_t>(1, total_steps - warmup);
+  if (c.schedule == "cosine") main = std::make_unique<nn::CosineLR>(optimizer, after_warmup);
+  if (c.schedule == "step") main = std::make_unique<nn::StepLR>(optimizer, std::max<std::int64_t>(1, after_warmup / 3), 0.1);
+  if (warmup > 0) return std::make_unique<nn::LinearWarmup>(optimizer, warmup, std::move(main));
+  return main;
+}
+
+std::string describe(const TrainConfig& c) {
+  std::ostringstream os;
+  os << "model " << c.model << ", recipe " << c.recipe << ", " << c.epochs << " epochs, global batch " << c.batch_size
+     << ", " << c.optimizer << " lr " << c.lr;
+  if (c.optimizer == "sgd" && c.momentum > 0) os << " momentum " << c.momentum << " (Nesterov)";
+  if (c.weight_decay > 0) os << ", weight decay " << c.weight_decay;
+  os << ", schedule " << c.schedule;
+  if (c.warmup_steps > 0) os << " after " << c.warmup_steps << " warm-up steps";
+  os << ", seed " << c.seed << (c.standardize ? ", standardized input" : ", raw [0,1] input");
+  return os.str();
+}
+
+}  // namespace lamina::launch

@@ -1,0 +1,51 @@
+#pragma once
+// The configuration of a lamina-train run: the command line, with defaults filled in from the chosen recipe.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <lamina/nn/lr_scheduler.h>
+#include <lamina/nn/module.h>
+#include <lamina/nn/optimizer.h>
+
+namespace lamina::launch {
+
+struct TrainConfig {
+  std::string model = "mlp";     // mlp | lenet | lenet-sigmoid | resnet18
+  std::string recipe = "default"; // default | d2l
+  int epochs = 10;
+  std::int64_t batch_size = 256;  // global: split evenly over the ranks
+  double lr = -1;                 // -1: the recipe's
+  std::string optimizer;          // sgd | adam | adamw; empty: the recipe's
+  double momentum = -1;
+  double weight_decay = -1;
+  std::string schedule;           // none | cosine | step; empty: the recipe's
+  int warmup_steps = -1;
+  int threads = 1;                // per rank
+  std::uint64_t seed = 0;
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::int64_t train_samples = 0; // 0: all
+  std::int64_t test_samples = 0;
+  std::string metrics_path;       // JSON lines; empty: none
+  std::int64_t resnet_width = 64;
+  bool standardize = true;
+};
+
+// Parses argv into a config; on --help or a bad flag it prints (on rank 0) and returns the exit code to use.
+// Returns -1 when the run should go ahead.
+int parse_train_args(int argc, char** argv, bool print, TrainConfig& config);
+
+// Fills the flags left at "recipe default" (-1 or empty) from the recipe:
+//   d2l:     plain SGD, no normalization, no schedule; lr 0.1 (MLP) or 0.9 (sigmoid LeNet) — d2l.ai's chapter setup.
+//   default: SGD with Nesterov momentum 0.9, weight decay 5e-4, linear warm-up then cosine decay, standardized input.
+void apply_recipe(TrainConfig& config);
+
+std::shared_ptr<nn::Module> make_model(const TrainConfig& config);
+std::unique_ptr<nn::Optimizer> make_optimizer(const TrainConfig& config, const nn::NamedParameters& parameters);
+// The per-step schedule (or null), over `total_steps`.
+std::unique_ptr<nn::LRScheduler> make_schedule(const TrainConfig& config, nn::Optimizer& optimizer, std::int64_t total_steps);
+
+// One line describing the run, for the log.
+std::string describe(const TrainConfig& config);
+
+}  // namespace lamina::launch
