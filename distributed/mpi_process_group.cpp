@@ -1,0 +1,329 @@
+#include <lamina/distributed/mpi_process_group.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <lamina/core/checks.h>
+#include <lamina/distributed/environment.h>
+#include <lamina/distributed/signature.h>
+
+namespace lamina::distributed {
+namespace {
+
+MPI_Datatype mpi_type(DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return MPI_FLOAT;
+    case DType::Float64: return MPI_DOUBLE;
+    case DType::Int64: return MPI_INT64_T;
+  }
+  throw std::logic_error("MpiProcessGroup: unknown dtype");
+}
+
+// Average is a sum on the wire, divided afterwards.
+MPI_Op mpi_op(ReduceOp op) { return op == ReduceOp::Max ? MPI_MAX : MPI_SUM; }
+
+// In place x /= divisor; integers divide with truncation, like C++.
+void divide(void* data, std::int64_t n, DType dtype, int divisor) {
+  dispatch(dtype, [&]<typename T>() {
+    T* x = static_cast<T*>(data);
+    const T d = static_cast<T>(divisor);
+    for (std::int64_t i = 0; i < n; ++i) x[i] /= d;
+  });
+}
+
+void check_tensor(const Tensor& t, const char* op, const char* what) {
+  check_defined(t, op, what);
+  if (!t.device().is_cpu())
+    throw std::invalid_argument(std::string(op) + ": " + what + " must be a CPU tensor, got " + describe(t) +
+                                " (NcclProcessGroup handles CUDA tensors)");
+  if (!t.is_contiguous())
+    throw std::invalid_argument(std::string(op) + ": " + what + " must be contiguous, got a strided view " +
+                                describe(t));
+}
+
+std::int64_t nbytes(const Tensor& t) { return t.numel() * static_cast<std::int64_t>(dtype_size(t.dtype())); }
+
+char* bytes_of(const Tensor& t) { return static_cast<char*>(t.raw_data()); }
+
+class MpiWork : public Work {
+ public:
+  MpiWork(Signature signature, int rank, int size, std::chrono::milliseconds timeout,
+          std::shared_ptr<std::atomic<int>> group_stuck)
+      : signature_(signature), rank_(rank), size_(size), timeout_(timeout), group_stuck_(std::move(group_stuck)) {}
+
+  void wait() override {
+    std::unique_lock lock(mutex_);
+    if (!done_.load() && !cv_.wait_for(lock, timeout_, [&] { return done_.load(); })) {
+      if (!stuck_) {
+        stuck_ = true;
+        add_stuck_collectives(1);
+        ++*group_stuck_;
+      }
+      throw CollectiveError(what() + " did not complete within " + std::to_string(timeout_.count()) + " ms (" +
+                            (started_.load() ? "it is running: a peer rank has not reached it, or skipped it"
+                                             : "it is queued behind earlier collectives that have not completed") +
+                            ")");
+    }
+    if (!error_.empty()) throw CollectiveError(what() + " failed: " + error_);
+  }
+
+  bool is_completed() override { return done_.load(); }
+
+  void start() { started_ = true; }
+
+  void complete(std::string error) {
+    {
+      std::lock_guard lock(mutex_);
+      error_ = std::move(error);
+      done_ = true;
+      if (stuck_) {
+        add_stuck_collectives(-1);
+        --*group_stuck_;
+      }
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  // "MpiProcessGroup rank 0 of 2: allreduce(sum, 16 bytes of float32, sequence 3)": built only for an error.
+  std::string what() const {
+    return "MpiProcessGroup rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ": " +
+           signature_str(signature_);
+  }
+
+  const Signature signature_;
+  const int rank_;
+  const int size_;
+  const std::chrono::milliseconds timeout_;
+  std::shared_ptr<std::atomic<int>> group_stuck_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> done_{false};
+  bool stuck_ = false;  // counted in stuck_collectives()
+  std::string error_;
+};
+
+}  // namespace
+
+struct MpiProcessGroup::State {
+  struct Task {
+    Signature signature;
+    std::shared_ptr<MpiWork> work;
+    std::function<void(State&)> run;
+  };
+
+  MPI_Comm comm = MPI_COMM_NULL;
+  int rank = 0;
+  int size = 1;
+  ProcessGroupOptions options;
+  // Timed-out collectives of this group that have not completed (shared with its Work objects).
+  std::shared_ptr<std::atomic<int>> stuck = std::make_shared<std::atomic<int>>(0);
+
+  std::mutex mutex;
+  std::condition_variable queue_cv;
+  std::deque<Task> queue;
+  std::uint64_t next_sequence = 0;
+  bool stopping = false;
+  bool finished = false;
+  std::condition_variable finished_cv;
+  std::thread thread;
+
+  // Used by the communication thread only: packs chunks for allgather and reduce_scatter. Kept across calls so
+  // that its pages are faulted in once.
+  std::vector<char> staging;
+
+  std::shared_ptr<Work> enqueue(Signature signature, std::function<void(State&)> run) {
+    std::shared_ptr<MpiWork> work;
+    {
+      std::lock_guard lock(mutex);
+      signature.sequence = static_cast<std::int64_t>(next_sequence++);
+      work = std::make_shared<MpiWork>(signature, rank, size, options.timeout, stuck);
+      queue.push_back({signature, work, std::move(run)});
+    }
+    queue_cv.notify_one();
+    return work;
+  }
+
+  void loop() {
+    for (;;) {
+      Task task;
+      {
+        std::unique_lock lock(mutex);
+        queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) break;
+        task = std::move(queue.front());
+        queue.pop_front();
+      }
+      task.work->start();
+      std::string error;
+      try {
+        if (options.check_signatures) error = compare_signatures(comm, task.signature);
+        if (error.empty()) task.run(*this);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      task.work->complete(std::move(error));
+    }
+    {
+      std::lock_guard lock(mutex);
+      finished = true;
+    }
+    finished_cv.notify_all();
+  }
+
+  char* staging_buffer(std::size_t bytes) {
+    if (staging.size() < bytes) staging.resize(bytes);
+    return staging.data();
+  }
+};
+
+MpiProcessGroup::MpiProcessGroup(ProcessGroupOptions options, MPI_Comm comm)
+    : options_(options), state_(std::make_shared<State>()) {
+  ensure_mpi_initialized();
+  MPI_Comm_dup(comm, &state_->comm);
+  // Errors come back as return codes, which the collectives turn into a CollectiveError for the caller.
+  MPI_Comm_set_errhandler(state_->comm, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(state_->comm, &rank_);
+  MPI_Comm_size(state_->comm, &size_);
+  state_->rank = rank_;
+  state_->size = size_;
+  state_->options = options_;
+  // The thread owns a reference to the state, so that a thread stuck in MPI can be left behind safely.
+  state_->thread = std::thread([state = state_] { state->loop(); });
+}
+
+MpiProcessGroup::~MpiProcessGroup() {
+  std::unique_lock lock(state_->mutex);
+  state_->stopping = true;
+  state_->queue_cv.notify_one();
+  // With a collective timed out the thread may never come back: leave it (and the communicator) behind.
+  const bool drained = *state_->stuck == 0 &&
+                       state_->finished_cv.wait_for(lock, options_.timeout, [&] { return state_->finished; });
+  lock.unlock();
+  if (!drained) {
+    state_->thread.detach();
+    return;
+  }
+  state_->thread.join();
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Comm_free(&state_->comm);
+}
+
+std::uint64_t MpiProcessGroup::next_sequence_number() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->next_sequence;
+}
+
+std::shared_ptr<Work> MpiProcessGroup::allreduce(Tensor& tensor, ReduceOp op) {
+  check_tensor(tensor, "MpiProcessGroup::allreduce", "tensor");
+  const Signature signature{.kind = CollectiveKind::Allreduce, .reduce_op = static_cast<std::int64_t>(op),
+                            .bytes = nbytes(tensor), .dtype = static_cast<std::int64_t>(tensor.dtype())};
+  return state_->enqueue(signature, [t = tensor, op](State& s) {
+    const DType dtype = t.dtype();
+    const std::int64_t element = static_cast<std::int64_t>(dtype_size(dtype));
+    const std::int64_t chunk = static_cast<std::int64_t>(kChunkBytes) / element;
+    char* data = bytes_of(t);
+    for (std::int64_t begin = 0; begin < t.numel(); begin += chunk) {
+      const std::int64_t n = std::min(chunk, t.numel() - begin);
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + begin * element, static_cast<int>(n), mpi_type(dtype), mpi_op(op),
+                              s.comm),
+                "MPI_Allreduce");
+      // Divide each piece while it is still in cache.
+      if (op == ReduceOp::Average) divide(data + begin * element, n, dtype, s.size);
+    }
+  });
+}
+
+std::shared_ptr<Work> MpiProcessGroup::broadcast(Tensor& tensor, int root) {
+  check_tensor(tensor, "MpiProcessGroup::broadcast", "tensor");
+  if (root < 0 || root >= size_)
+    throw std::invalid_argument("MpiProcessGroup::broadcast: root " + std::to_string(root) + " is not a rank of a group of " +
+                                std::to_string(size_));
+  const Signature signature{.kind = CollectiveKind::Broadcast, .bytes = nbytes(tensor),
+                            .dtype = static_cast<std::int64_t>(tensor.dtype()), .root = root};
+  return state_->enqueue(signature, [t = tensor, root](State& s) {
+    const std::int64_t total = nbytes(t);
+    for (std::int64_t begin = 0; begin < total; begin += static_cast<std::int64_t>(kChunkBytes)) {
+      const std::int64_t n = std::min(static_cast<std::int64_t>(kChunkBytes), total - begin);
+      check_mpi(MPI_Bcast(bytes_of(t) + begin, static_cast<int>(n), MPI_BYTE, root, s.comm), "MPI_Bcast");
+    }
+  });
+}
+
+std::shared_ptr<Work> MpiProcessGroup::allgather(std::vector<Tensor>& outputs, const Tensor& input) {
+  const char* op = "MpiProcessGroup::allgather";
+  check_tensor(input, op, "input");
+  if (static_cast<int>(outputs.size()) != size_)
+    throw std::invalid_argument(std::string(op) + ": expected " + std::to_string(size_) + " output tensors (one per rank), got " +
+                                std::to_string(outputs.size()));
+  for (const Tensor& out : outputs) {
+    check_tensor(out, op, "output");
+    if (out.dtype() != input.dtype() || out.shape() != input.shape())
+      throw std::invalid_argument(std::string(op) + ": every output must be shaped like the input " + describe(input) +
+                                  ", got " + describe(out));
+  }
+  const Signature signature{.kind = CollectiveKind::Allgather, .bytes = nbytes(input),
+                            .dtype = static_cast<std::int64_t>(input.dtype())};
+  return state_->enqueue(signature, [in = input, outs = outputs](State& s) {
+    // Rank r's piece of each chunk lands at r·n in the staging buffer, then is copied to outs[r].
+    const std::int64_t total = nbytes(in);
+    const std::int64_t chunk = std::max<std::int64_t>(1, static_cast<std::int64_t>(kChunkBytes) / s.size);
+    for (std::int64_t begin = 0; begin < total; begin += chunk) {
+      const std::int64_t n = std::min(chunk, total - begin);
+      char* staging = s.staging_buffer(static_cast<std::size_t>(n * s.size));
+      check_mpi(MPI_Allgather(bytes_of(in) + begin, static_cast<int>(n), MPI_BYTE, staging, static_cast<int>(n),
+                              MPI_BYTE, s.comm),
+                "MPI_Allgather");
+      for (int r = 0; r < s.size; ++r) std::memcpy(bytes_of(outs[static_cast<std::size_t>(r)]) + begin, staging + r * n, static_cast<std::size_t>(n));
+    }
+  });
+}
+
+std::shared_ptr<Work> MpiProcessGroup::reduce_scatter(Tensor& output, const Tensor& input, ReduceOp op) {
+  const char* name = "MpiProcessGroup::reduce_scatter";
+  check_tensor(input, name, "input");
+  check_tensor(output, name, "output");
+  check_same_dtype(input, output, name);
+  if (input.numel() != output.numel() * size_)
+    throw std::invalid_argument(std::string(name) + ": the input " + describe(input) + " must hold " + std::to_string(size_) +
+                                " times the output's " + std::to_string(output.numel()) + " elements (output " +
+                                describe(output) + ")");
+  const Signature signature{.kind = CollectiveKind::ReduceScatter, .reduce_op = static_cast<std::int64_t>(op),
+                            .bytes = nbytes(input), .dtype = static_cast<std::int64_t>(input.dtype())};
+  return state_->enqueue(signature, [in = input, out = output, op](State& s) {
+    const DType dtype = in.dtype();
+    const std::int64_t element = static_cast<std::int64_t>(dtype_size(dtype));
+    const std::int64_t per_rank = out.numel();
+    // Each call reduces at most kChunkBytes of input: size() pieces of `chunk` elements.
+    const std::int64_t chunk = std::max<std::int64_t>(1, static_cast<std::int64_t>(kChunkBytes) / element / s.size);
+    for (std::int64_t begin = 0; begin < per_rank; begin += chunk) {
+      const std::int64_t n = std::min(chunk, per_rank - begin);
+      const char* send = bytes_of(in);
+      if (n < per_rank) {  // gather rank r's piece of this chunk from r·per_rank + begin
+        char* staging = s.staging_buffer(static_cast<std::size_t>(n * element * s.size));
+        for (int r = 0; r < s.size; ++r)
+          std::memcpy(staging + r * n * element, bytes_of(in) + (r * per_rank + begin) * element,
+                      static_cast<std::size_t>(n * element));
+        send = staging;
+      }
+      char* dst = bytes_of(out) + begin * element;
+      check_mpi(MPI_Reduce_scatter_block(send, dst, static_cast<int>(n), mpi_type(dtype), mpi_op(op), s.comm),
+                "MPI_Reduce_scatter_block");
+      if (op == ReduceOp::Average) divide(dst, n, dtype, s.size);
+    }
+  });
+}
+
+std::shared_ptr<Work> MpiProcessGroup::barrier() {
+  return state_->enqueue(Signature{.kind = CollectiveKind::Barrier}, [](State& s) { check_mpi(MPI_Barrier(s.comm), "MPI_Barrier"); });
+}
+
+}  // namespace lamina::distributed
