@@ -35,7 +35,8 @@ std::string zlib_problem(gzFile file) {
   return colon == std::string::npos ? text : text.substr(colon + 2);
 }
 
-// Reads up to `n` bytes; returns how many arrived. A zlib error other than the end of the data throws.
+// Reads up to `n` bytes; returns how many arrived (fewer at the end of the data or at damage that zlib found after
+// some bytes; gzerror tells which).
 std::size_t read_some(gzFile file, std::uint8_t* dst, std::size_t n, const std::string& path) {
   std::size_t got = 0;
   while (got < n) {
@@ -48,8 +49,9 @@ std::size_t read_some(gzFile file, std::uint8_t* dst, std::size_t n, const std::
   return got;
 }
 
-// Throws when a read that came up short did so because the gzip stream is damaged or cut off.
-void check_short_read(gzFile file, const std::string& path, const std::string& truncated) {
+// Reports a read that came up short: a gzip stream that is cut off or damaged, or a file that simply ends early
+// (`truncated` says where).
+[[noreturn]] void fail_short_read(gzFile file, const std::string& path, const std::string& truncated) {
   int err = Z_OK;
   gzerror(file, &err);
   // Z_BUF_ERROR is zlib's "unexpected end of file": the gzip stream itself was cut off.
@@ -71,7 +73,7 @@ IdxArray read_idx(const std::string& path, std::uint32_t magic) {
   gzbuffer(file.get(), 1 << 18);
 
   std::uint8_t word[4];
-  if (read_some(file.get(), word, 4, path) != 4) check_short_read(file.get(), path, "truncated: no complete header");
+  if (read_some(file.get(), word, 4, path) != 4) fail_short_read(file.get(), path, "truncated: no complete header");
   const std::uint32_t found = big_endian(word);
   if (found != magic)
     fail(path, "bad magic number " + std::to_string(found) + ", expected " + std::to_string(magic) +
@@ -80,7 +82,7 @@ IdxArray read_idx(const std::string& path, std::uint32_t magic) {
   IdxArray out;
   std::uint64_t total = 1;
   for (std::uint32_t d = 0; d < (magic & 0xFF); ++d) {
-    if (read_some(file.get(), word, 4, path) != 4) check_short_read(file.get(), path, "truncated: no complete header");
+    if (read_some(file.get(), word, 4, path) != 4) fail_short_read(file.get(), path, "truncated: no complete header");
     const std::uint32_t size = big_endian(word);
     if (size != 0 && total > kMaxIdxBytes / size)
       fail(path, "the header's dimensions promise more than 2^36 bytes; the header is damaged");
@@ -95,7 +97,7 @@ IdxArray read_idx(const std::string& path, std::uint32_t magic) {
     const std::size_t r = read_some(file.get(), out.data.data() + got, piece, path);
     got += r;
     if (r < piece)
-      check_short_read(file.get(), path,
+      fail_short_read(file.get(), path,
                        "truncated: the header promises " + std::to_string(total) + " bytes of data, the file holds " +
                            std::to_string(got));
   }
@@ -107,7 +109,7 @@ IdxArray read_idx(const std::string& path, std::uint32_t magic) {
                    std::to_string(more) + " more)");
   int err = Z_OK;
   gzerror(file.get(), &err);
-  if (err != Z_OK) check_short_read(file.get(), path, "truncated after the last element");
+  if (err != Z_OK) fail_short_read(file.get(), path, "truncated after the last element");
   return out;
 }
 
