@@ -85,9 +85,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       // Promote vectors to matrices so one formula covers every rank, then undo the promotion.
       const Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
       const Tensor b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
+      // b's dimension first: for vector · vector, g is 0-d and becomes [1] and then [1, 1].
       Tensor g2 = g;
-      if (a.dim() == 1) g2 = g2.unsqueeze(-2);
       if (b.dim() == 1) g2 = g2.unsqueeze(-1);
+      if (a.dim() == 1) g2 = g2.unsqueeze(-2);
       Tensor ga, gb;
       if (ra) ga = autograd::sum_to(matmul_forward(g2, b2.transpose(-1, -2)), a2.shape()).reshape(a.shape());
       if (rb) gb = autograd::sum_to(matmul_forward(a2.transpose(-1, -2), g2), b2.shape()).reshape(b.shape());
