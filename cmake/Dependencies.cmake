@@ -40,3 +40,7 @@ if(LAMINA_CUDA)
   endif()
 endif()
 message(STATUS "lamina: CUDA kernels ${LAMINA_HAVE_CUDA}")
+
+# XXH3 (Debian's libxxhash-dev): checksums of checkpoints and fingerprints of replicas, at memory speed.
+find_path(XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
+find_library(XXHASH_LIBRARY xxhash REQUIRED)

@@ -10,6 +10,8 @@ namespace lamina {
 
 namespace {
 thread_local bool g_grad_enabled = true;
+thread_local bool g_in_backward = false;
+thread_local std::vector<std::function<void()>> g_final_callbacks;
 
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
   TensorImpl& impl = leaf.impl();
@@ -94,7 +96,40 @@ Tensor sum_to(const Tensor& grad, const Shape& shape) {
   return reduced.reshape(shape);
 }
 
+void queue_callback(std::function<void()> callback) {
+  if (!g_in_backward) throw std::logic_error("queue_callback: no backward pass is running on this thread");
+  g_final_callbacks.push_back(std::move(callback));
+}
+
+namespace {
+void run_graph(const Tensor& root, const Tensor& grad, bool retain_graph);
+}
+
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
+  if (g_in_backward) {  // a backward started from a hook: no callbacks of its own
+    run_graph(root, grad, retain_graph);
+    return;
+  }
+  g_in_backward = true;
+  g_final_callbacks.clear();
+  try {
+    run_graph(root, grad, retain_graph);
+    // Callbacks may queue further callbacks; run until none is left.
+    for (std::size_t i = 0; i < g_final_callbacks.size(); ++i) {
+      auto callback = std::move(g_final_callbacks[i]);
+      callback();
+    }
+  } catch (...) {
+    g_in_backward = false;
+    g_final_callbacks.clear();
+    throw;
+  }
+  g_in_backward = false;
+  g_final_callbacks.clear();
+}
+
+namespace {
+void run_graph(const Tensor& root, const Tensor& grad, bool retain_graph) {
   if (!root.requires_grad())
     throw std::invalid_argument("backward: the tensor does not require grad and has no grad_fn (did the forward run "
                                 "under NoGradGuard, or does no input require grad?)");
@@ -154,6 +189,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     }
   }
 }
+}  // namespace
 
 }  // namespace autograd
 }  // namespace lamina

@@ -71,5 +71,11 @@ Tensor sum_to(const Tensor& grad, const Shape& shape);
 // Runs backward from `root` seeded with `grad` (see Tensor::backward).
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 
+// Runs `callback` once when the backward pass now running on this thread has finished (after every gradient has
+// been accumulated and every hook has run). Called outside a backward pass, it is an error. This is how
+// DistributedDataParallel waits for its last all-reduces: gradients some parameters never receive would
+// otherwise leave it waiting.
+void queue_callback(std::function<void()> callback);
+
 }  // namespace autograd
 }  // namespace lamina

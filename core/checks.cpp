@@ -13,6 +13,9 @@ std::string describe(const Tensor& t) {
 
 void check_defined(const Tensor& t, const char* op, const char* what) {
   if (!t.defined()) throw std::invalid_argument(std::string(op) + ": " + what + " is an undefined tensor");
+  if (t.is_deferred())
+    throw std::invalid_argument(std::string(op) + ": " + what +
+                                " is a deferred parameter whose shape is not known yet (run a forward pass first)");
 }
 
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {

@@ -2,6 +2,7 @@
 // The elementwise math of lamina, written once. g++ compiles these for the CPU loops, nvcc for the CUDA kernels,
 // so the CPU tests check the very formulas the GPU runs. No other header of lamina's depends on CUDA.
 #include <cmath>
+#include <cstdint>
 
 #if defined(__CUDACC__)
 #define LAMINA_HD __host__ __device__
@@ -90,6 +91,52 @@ struct PowBackward {
 // sign(x) * g (abs'(0) taken as 0, as PyTorch does)
 struct AbsBackward {
   template <typename T> LAMINA_HD T operator()(T x, T g) const { return x > T(0) ? g : (x < T(0) ? -g : T(0)); }
+};
+
+// --- softmax and losses ---
+// softmax'(x) * g = y (g - sum_j g_j y_j), from the output y and the row's dot = sum_j g_j y_j
+struct SoftmaxBackward {
+  template <typename T> LAMINA_HD T operator()(T y, T g, T dot) const { return y * (g - dot); }
+};
+// log_softmax'(x) * g = g - exp(y) sum_j g_j, from the output y and the row's gsum = sum_j g_j
+struct LogSoftmaxBackward {
+  template <typename T> LAMINA_HD T operator()(T y, T g, T gsum) const { return g - std::exp(y) * gsum; }
+};
+// The logit gradient of cross entropy: (softmax(x) - onehot) * g, with softmax(x) = exp(x - logsumexp).
+struct CrossEntropyBackward {
+  template <typename T> LAMINA_HD T operator()(T x, T logsumexp, bool is_label, T g) const {
+    return (std::exp(x - logsumexp) - (is_label ? T(1) : T(0))) * g;
+  }
+};
+struct SquaredError {
+  template <typename T> LAMINA_HD T operator()(T a, T b) const { return (a - b) * (a - b); }
+};
+// d/da (a - b)^2 * g
+struct SquaredErrorBackward {
+  template <typename T> LAMINA_HD T operator()(T a, T b, T g) const { return T(2) * (a - b) * g; }
+};
+
+// --- normalization ---
+// (x - mean) * invstd * w + b: the output of batch and layer norm
+struct NormalizeAffine {
+  template <typename T> LAMINA_HD T operator()(T x, T mean, T invstd, T w, T b) const { return (x - mean) * invstd * w + b; }
+};
+// The input gradient of a normalization whose statistics come from the same values:
+// scale * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), with scale = invstd (times w when w is per group).
+struct NormalizeBackward {
+  template <typename T> LAMINA_HD T operator()(T dxhat, T xhat, T scale, T mean_dxhat, T mean_dxhat_xhat) const {
+    return scale * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat);
+  }
+};
+
+// --- dropout ---
+// Keeps x (scaled by 1 / (1 - p)) when the 32-bit random draw is at or above p * 2^32; p == 1 keeps nothing.
+struct Dropout {
+  std::uint64_t threshold;  // p * 2^32, up to 2^32 inclusive
+  double scale;
+  template <typename T> LAMINA_HD T operator()(T x, std::uint32_t draw) const {
+    return draw >= threshold ? x * static_cast<T>(scale) : T(0);
+  }
 };
 
 }  // namespace lamina::functors

@@ -85,7 +85,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       // Promote vectors to matrices so one formula covers every rank, then undo the promotion.
       const Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
       const Tensor b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
-      // b's dimension first: for vector · vector, g is 0-d and becomes [1] and then [1, 1].
+      // b's column first: for a dot product g is 0-d, and only [] -> [1] -> [1, 1] is valid.
       Tensor g2 = g;
       if (b.dim() == 1) g2 = g2.unsqueeze(-1);
       if (a.dim() == 1) g2 = g2.unsqueeze(-2);

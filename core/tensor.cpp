@@ -156,6 +156,8 @@ bool Tensor::is_contiguous() const {
 }
 
 void Tensor::check_dtype(DType expected) const {
+  if (impl().deferred)
+    throw std::logic_error("data of a deferred parameter: its shape is not known until the module's first forward");
   if (dtype() != expected)
     throw std::invalid_argument(std::string("data<") + dtype_name(expected) + ">() on a tensor of dtype " +
                                 dtype_name(dtype()));

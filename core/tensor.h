@@ -35,6 +35,9 @@ struct TensorImpl {
   Shape shape;
   Shape strides;  // in elements
   DType dtype = DType::Float32;
+  // A parameter declared before its shape is known (deferred initialization): it has no storage until a
+  // module materializes it at its first forward, and using it before then is an error.
+  bool deferred = false;
 
   // Autograd. A tensor produced by a recorded op has grad_fn; a leaf that requires grad has neither grad_fn nor
   // (until its first backward) grad.
@@ -53,6 +56,7 @@ class Tensor {
   static Tensor empty(const Shape& shape, TensorOptions options = {});
 
   bool defined() const { return impl_ != nullptr; }
+  bool is_deferred() const { return impl_ != nullptr && impl_->deferred; }
   const Shape& shape() const { return impl().shape; }
   const Shape& strides() const { return impl().strides; }
   std::int64_t dim() const { return static_cast<std::int64_t>(impl().shape.size()); }

@@ -6,36 +6,61 @@
 
 using namespace lamina;
 
-TEST(Allocator, ReusesAFreedBlockOfTheSameSize) {
-  CachingHostAllocator& allocator = CachingHostAllocator::instance();
-  void* p = allocator.allocate(1 << 20);
-  allocator.deallocate(p, 1 << 20);
-  const std::uint64_t misses = allocator.stats().system_allocs;
-  void* q = allocator.allocate(1 << 20);
-  EXPECT_EQ(q, p);
-  EXPECT_EQ(allocator.stats().system_allocs, misses);
-  allocator.deallocate(q, 1 << 20);
+TEST(Allocator, RoundsSizesSoThatTheyRepeat) {
+  EXPECT_EQ(round_allocation(0), 64u);
+  EXPECT_EQ(round_allocation(1), 64u);
+  EXPECT_EQ(round_allocation(65), 128u);
+  EXPECT_EQ(round_allocation(4096), 4096u);
+  EXPECT_EQ(round_allocation(4097), 8192u);
 }
 
-// A training step allocates the same sizes every iteration: after warming up, none may reach the system. (Two
-// warm-up rounds: the second needs a new block for the result while the first round's result is still held.)
-TEST(Allocator, RepeatedOpsAllocateNothingNewAfterWarmUp) {
-  const Tensor a = rand({1 << 20});
-  Tensor b = relu(a + a);
-  b = relu(a + a);
+TEST(Allocator, ReusesAFreedBlockOfTheSameSize) {
+  CachingHostAllocator& allocator = CachingHostAllocator::instance();
+  const std::size_t size = 3 << 20;  // above glibc's mmap threshold: exactly the blocks that churn
+  void* first = allocator.allocate(size);
+  allocator.deallocate(first, size);
+  const AllocatorStats before = allocator.stats();
+  for (int i = 0; i < 100; ++i) {
+    void* p = allocator.allocate(size);
+    EXPECT_EQ(p, first);
+    static_cast<char*>(p)[size - 1] = 1;
+    allocator.deallocate(p, size);
+  }
+  const AllocatorStats after = allocator.stats();
+  EXPECT_EQ(after.system_allocs, before.system_allocs);
+  EXPECT_EQ(after.allocated, before.allocated);
+  EXPECT_EQ(after.reserved, before.reserved);
+}
+
+TEST(Allocator, TensorsOfARepeatedStepComeFromTheCache) {
+  // What a training step does: the same shapes every iteration.
+  auto step = [] {
+    Tensor a = ones({256, 300});
+    Tensor b = add(mul(a, 2.0), a);
+    return sum(b).item();
+  };
+  step();
   const std::uint64_t misses = CachingHostAllocator::instance().stats().system_allocs;
-  for (int i = 0; i < 10; ++i) b = relu(a + a);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(step(), 256 * 300 * 3);
   EXPECT_EQ(CachingHostAllocator::instance().stats().system_allocs, misses);
 }
 
-TEST(Allocator, StatsTrackAllocatedBytes) {
+TEST(Allocator, StatsTrackLiveBytesAndReleaseReturnsTheCache) {
   CachingHostAllocator& allocator = CachingHostAllocator::instance();
-  const std::size_t before = allocator.stats().allocated;
-  void* p = allocator.allocate(5000);
-  EXPECT_EQ(allocator.stats().allocated, before + round_allocation(5000));
-  EXPECT_EQ(round_allocation(5000), 8192u);
+  const AllocatorStats start = allocator.stats();
+  void* p = allocator.allocate(5000);  // rounds to 8192
+  EXPECT_EQ(allocator.stats().allocated, start.allocated + 8192);
+  EXPECT_GE(allocator.stats().peak_allocated, start.allocated + 8192);
   allocator.deallocate(p, 5000);
-  EXPECT_EQ(allocator.stats().allocated, before);
+  EXPECT_EQ(allocator.stats().allocated, start.allocated);
+  allocator.release_cached();
+  EXPECT_EQ(allocator.stats().reserved, allocator.stats().allocated);
+  // With a zero cache limit freed blocks go straight back to the system.
+  allocator.set_cache_limit(0);
+  void* q = allocator.allocate(5000);
+  allocator.deallocate(q, 5000);
+  EXPECT_EQ(allocator.stats().reserved, allocator.stats().allocated);
+  allocator.set_cache_limit(std::size_t{4} << 30);
 }
 
 // Cached blocks never return to malloc, so AddressSanitizer learns about them from the allocator's poisoning.

@@ -1,0 +1,60 @@
+#include <lamina/core/embedding.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <lamina/core/autograd.h>
+#include <lamina/core/checks.h>
+#include <lamina/core/parallel.h>
+
+namespace lamina {
+
+Tensor embedding(const Tensor& indices, const Tensor& weight) {
+  check_defined(indices, "embedding", "indices");
+  check_defined(weight, "embedding", "weight");
+  check_cpu(indices, "embedding");
+  check_cpu(weight, "embedding");
+  check_floating(weight, "embedding");
+  if (indices.dtype() != DType::Int64)
+    throw std::invalid_argument("embedding: indices must be int64, got " + describe(indices));
+  if (weight.dim() != 2)
+    throw std::invalid_argument("embedding: expected a weight of shape [V, D], got " + describe(weight));
+  const std::int64_t vocab = weight.shape()[0], width = weight.shape()[1];
+  const Tensor idx = indices.detach().contiguous();
+  const std::int64_t* pi = idx.data<std::int64_t>();
+  const std::int64_t n = idx.numel();
+  for (std::int64_t i = 0; i < n; ++i)
+    if (pi[i] < 0 || pi[i] >= vocab)
+      throw std::out_of_range("embedding: index " + std::to_string(pi[i]) + " is out of range for V = " +
+                              std::to_string(vocab) + " embeddings (weight " + describe(weight) + ", indices " +
+                              describe(indices) + ")");
+
+  const Tensor wc = weight.detach().contiguous();
+  Shape out_shape = indices.shape();
+  out_shape.push_back(width);
+  Tensor out = Tensor::empty(out_shape, {.dtype = weight.dtype()});
+  dispatch_floating(weight.dtype(), "embedding", [&]<typename T>() {
+    const T* pw = wc.data<T>();
+    T* py = out.data<T>();
+#pragma omp parallel for if (n * width > kParallelGrain)
+    for (std::int64_t i = 0; i < n; ++i) std::copy_n(pw + pi[i] * width, width, py + i * width);
+  });
+  if (autograd::needs_grad({&weight})) {
+    autograd::record("embedding", out, {weight}, [idx, vocab, width](const Tensor& g) -> std::vector<Tensor> {
+      const Tensor gc = g.contiguous();
+      Tensor gw = zeros({vocab, width}, {.dtype = g.dtype()});
+      dispatch_floating(g.dtype(), "embedding", [&]<typename T>() {
+        const std::int64_t* pi = idx.data<std::int64_t>();
+        const T* pg = gc.data<T>();
+        T* pgw = gw.data<T>();
+        // Serial: two samples with the same index write the same row.
+        for (std::int64_t i = 0; i < idx.numel(); ++i)
+          for (std::int64_t k = 0; k < width; ++k) pgw[pi[i] * width + k] += pg[i * width + k];
+      });
+      return {gw};
+    });
+  }
+  return out;
+}
+
+}  // namespace lamina

@@ -1,0 +1,141 @@
+#include <lamina/distributed/distributed_data_parallel.h>
+
+#include <functional>
+#include <stdexcept>
+
+#include <lamina/core/autograd.h>
+#include <lamina/nn/fingerprint.h>
+
+namespace lamina::distributed {
+namespace {
+
+bool has_deferred(const nn::Module& m) {
+  for (const auto& [name, t] : m.named_parameters())
+    if (t.is_deferred()) return true;
+  return false;
+}
+
+// Text of one parameter or buffer for comparison across ranks: "name [shape] dtype".
+std::string describe_entry(const std::string& kind, const std::string& name, const Tensor& t) {
+  return kind + " '" + name + "' " + shape_str(t.shape()) + " " + dtype_name(t.dtype());
+}
+
+// Every rank's value of `local`, gathered.
+std::vector<std::int64_t> allgather_value(ProcessGroup& group, std::int64_t local) {
+  Tensor in = from_vector<std::int64_t>({local}, {1});
+  std::vector<Tensor> out;
+  for (int r = 0; r < group.size(); ++r) out.push_back(zeros({1}, {.dtype = DType::Int64}));
+  group.allgather(out, in)->wait();
+  std::vector<std::int64_t> values;
+  for (const Tensor& t : out) values.push_back(t.item<std::int64_t>());
+  return values;
+}
+
+// Every rank's `text`, gathered (padded to the longest).
+std::vector<std::string> allgather_text(ProcessGroup& group, const std::string& text) {
+  std::int64_t longest = 0;
+  for (std::int64_t n : allgather_value(group, static_cast<std::int64_t>(text.size()))) longest = std::max(longest, n);
+  std::vector<std::int64_t> codes(longest, 0);
+  for (std::size_t i = 0; i < text.size(); ++i) codes[i] = static_cast<unsigned char>(text[i]);
+  Tensor in = from_vector<std::int64_t>(codes, {longest});
+  std::vector<Tensor> out;
+  for (int r = 0; r < group.size(); ++r) out.push_back(zeros({longest}, {.dtype = DType::Int64}));
+  group.allgather(out, in)->wait();
+  std::vector<std::string> texts;
+  for (const Tensor& t : out) {
+    std::string s;
+    for (std::int64_t c : t.to_vector<std::int64_t>())
+      if (c) s += static_cast<char>(c);
+    texts.push_back(s);
+  }
+  return texts;
+}
+
+}  // namespace
+
+DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> module, std::shared_ptr<ProcessGroup> group,
+                                                 DdpOptions options)
+    : module_(std::move(module)), group_(std::move(group)), options_(options) {
+  if (!module_ || !group_) throw std::invalid_argument("DistributedDataParallel: null module or process group");
+  register_module("", module_);
+  if (!has_deferred(*module_)) initialize_replicas();
+}
+
+void DistributedDataParallel::verify_same_structure() {
+  std::vector<std::string> entries;
+  for (const auto& [name, t] : module_->named_parameters()) entries.push_back(describe_entry("parameter", name, t));
+  for (const auto& [name, t] : module_->named_buffers()) entries.push_back(describe_entry("buffer", name, t));
+  const std::string rank_prefix = "DistributedDataParallel: the replicas differ: ";
+
+  const auto counts = allgather_value(*group_, static_cast<std::int64_t>(entries.size()));
+  std::int64_t common = counts[0];
+  for (std::int64_t c : counts) common = std::min(common, c);
+  // The first index whose description differs on some rank (or the end of the shortest list).
+  for (std::int64_t i = 0; i <= common; ++i) {
+    const bool past_end = i == common;
+    const std::uint64_t h = past_end ? 0 : std::hash<std::string>{}(entries[i]);
+    const auto hashes = allgather_value(*group_, static_cast<std::int64_t>(h));
+    bool same = true;
+    for (std::int64_t v : hashes) same = same && v == hashes[0];
+    if (past_end) {
+      bool same_count = true;
+      for (std::int64_t c : counts) same_count = same_count && c == counts[0];
+      if (same_count) return;
+      std::string msg = rank_prefix + "number of parameters and buffers per rank:";
+      for (std::size_t r = 0; r < counts.size(); ++r) msg += " rank " + std::to_string(r) + ": " + std::to_string(counts[r]) + ";";
+      throw std::invalid_argument(msg);
+    }
+    if (same) continue;
+    const auto texts = allgather_text(*group_, entries[i]);
+    std::string msg = rank_prefix + "entry #" + std::to_string(i) + " is";
+    for (std::size_t r = 0; r < texts.size(); ++r) msg += (r ? ", " : " ") + texts[r] + " on rank " + std::to_string(r);
+    throw std::invalid_argument(msg);
+  }
+}
+
+void DistributedDataParallel::initialize_replicas() {
+  verify_same_structure();
+  NoGradGuard no_grad;
+  for (auto& [name, t] : module_->named_parameters()) group_->broadcast(t, 0)->wait();
+  for (auto& [name, t] : module_->named_buffers()) group_->broadcast(t, 0)->wait();
+  reducer_ = std::make_unique<Reducer>(module_->named_parameters(), group_,
+                                       ReducerOptions{options_.bucket_cap_bytes, options_.first_bucket_cap_bytes,
+                                                      options_.find_unused_parameters});
+}
+
+void DistributedDataParallel::broadcast_buffers() {
+  for (auto& [name, t] : module_->named_buffers()) group_->broadcast(t, 0)->wait();
+}
+
+Tensor DistributedDataParallel::forward(const Tensor& x) {
+  if (!reducer_) {
+    // Deferred parameters: a dry run (eval mode, no graph) gives them their shapes without touching running
+    // statistics or the dropout stream; then the replicas are checked and synchronized as usual.
+    const bool was_training = is_training();
+    module_->eval();
+    {
+      NoGradGuard no_grad;
+      (*module_)(x);
+    }
+    module_->train(was_training);
+    initialize_replicas();
+  }
+  if (options_.broadcast_buffers && group_->size() > 1) broadcast_buffers();
+  if (options_.check_replicas_every > 0 && forwards_ % options_.check_replicas_every == 0) check_replicas();
+  ++forwards_;
+  if (sync_ && GradMode::is_enabled()) reducer_->prepare_for_backward();
+  return (*module_)(x);
+}
+
+void DistributedDataParallel::check_replicas() {
+  const std::uint64_t mine = nn::fingerprint(module_->parameters());
+  const auto all = allgather_value(*group_, static_cast<std::int64_t>(mine));
+  std::string diverged;
+  for (std::size_t r = 1; r < all.size(); ++r)
+    if (all[r] != all[0]) diverged += (diverged.empty() ? "" : ", ") + std::to_string(r);
+  if (!diverged.empty())
+    throw CollectiveError("DistributedDataParallel: the parameters of rank(s) " + diverged +
+                          " differ from rank 0's (replicas diverged)");
+}
+
+}  // namespace lamina::distributed

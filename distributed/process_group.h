@@ -1,0 +1,61 @@
+#pragma once
+// ProcessGroup: the collectives data-parallel training needs, over a fixed set of ranks. Every call is
+// asynchronous and returns a Work to wait on; collectives on one group run in the order they were issued, on
+// every rank. A collective that does not complete within the group's timeout fails with an error that names the
+// collective, its size and the rank — never a silent hang.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <lamina/core/tensor.h>
+
+namespace lamina::distributed {
+
+enum class ReduceOp { Sum, Average, Max };
+std::string reduce_op_name(ReduceOp op);
+
+// A collective failed: timed out, mismatched across ranks, or the transport reported an error.
+class CollectiveError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Work {
+ public:
+  virtual ~Work() = default;
+  // Blocks until the collective has completed; throws CollectiveError if it failed or timed out.
+  virtual void wait() = 0;
+  // True once the collective has completed (successfully or not); never blocks.
+  virtual bool is_completed() = 0;
+};
+
+struct ProcessGroupOptions {
+  // How long wait() blocks before declaring the collective stuck.
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  // Compare (sequence number, op, bytes, dtype) across ranks before each collective, so that ranks issuing
+  // different collectives get an error naming both instead of a hang or garbage.
+  bool check_signatures = true;
+};
+
+class ProcessGroup {
+ public:
+  virtual ~ProcessGroup() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string backend_name() const = 0;
+
+  // In place: every rank ends with op over all ranks' `tensor` (contiguous).
+  virtual std::shared_ptr<Work> allreduce(Tensor& tensor, ReduceOp op = ReduceOp::Sum) = 0;
+  // In place: every rank ends with root's `tensor`.
+  virtual std::shared_ptr<Work> broadcast(Tensor& tensor, int root = 0) = 0;
+  // outputs[r] receives rank r's `input`; outputs must hold size() tensors shaped like input.
+  virtual std::shared_ptr<Work> allgather(std::vector<Tensor>& outputs, const Tensor& input) = 0;
+  // output = op over ranks of the rank()-th of size() equal chunks of `input` (input.numel() = size · output.numel()).
+  virtual std::shared_ptr<Work> reduce_scatter(Tensor& output, const Tensor& input, ReduceOp op = ReduceOp::Sum) = 0;
+  virtual std::shared_ptr<Work> barrier() = 0;
+};
+
+}  // namespace lamina::distributed

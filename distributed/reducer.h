@@ -1,0 +1,80 @@
+#pragma once
+// Reducer: averages gradients across ranks during the backward pass.
+//
+// Parameters are packed, in reverse registration order (roughly the order backward produces their gradients),
+// into buckets: one flat, persistent buffer per bucket, and each parameter's .grad() is a view into it, so
+// gradients are accumulated straight into the buffer that is all-reduced — no copy in or out. When the last
+// gradient of a bucket is ready (a post-accumulate hook on each parameter tells it), the bucket's all-reduce is
+// started at once and runs while backward computes the remaining gradients. Buckets are launched strictly in
+// index order, so every rank issues the same collectives in the same order. When backward finishes, the reducer
+// waits for the outstanding all-reduces.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <lamina/core/tensor.h>
+#include <lamina/distributed/process_group.h>
+
+namespace lamina::distributed {
+
+struct ReducerOptions {
+  std::size_t bucket_cap_bytes = std::size_t{25} << 20;
+  // The first bucket (the last layers' gradients, ready first) is small so that communication starts early.
+  std::size_t first_bucket_cap_bytes = std::size_t{1} << 20;
+  // Parameters that received no gradient in a backward pass count as zero instead of being an error.
+  bool find_unused_parameters = false;
+};
+
+struct Bucket {
+  Tensor buffer;                        // flat and contiguous; the parameters' gradients are views into it
+  std::vector<std::size_t> parameters;  // indices into the reducer's parameter list
+  std::vector<std::int64_t> offsets;    // element offset of each parameter's gradient in buffer
+  std::size_t pending = 0;              // gradients not yet ready in the current backward pass
+  std::shared_ptr<Work> work;
+};
+
+// When each bucket became ready, was launched and was found complete, in microseconds since the step's forward.
+struct BucketTiming {
+  double ready_us = 0, launched_us = 0, done_us = 0;
+};
+
+class Reducer {
+ public:
+  Reducer(std::vector<std::pair<std::string, Tensor>> parameters, std::shared_ptr<ProcessGroup> group,
+          ReducerOptions options);
+  Reducer(const Reducer&) = delete;
+  Reducer& operator=(const Reducer&) = delete;
+
+  // Arms the reducer for the next backward pass (DDP's forward calls it; skipped under no_sync()).
+  void prepare_for_backward();
+  const std::vector<Bucket>& buckets() const { return buckets_; }
+  // Timings of the last reduced backward pass, one per bucket, and when that backward finished.
+  const std::vector<BucketTiming>& last_timings() const { return timings_; }
+  double last_backward_end_us() const { return backward_end_us_; }
+
+ private:
+  void build_buckets();
+  void mark_ready(std::size_t index);
+  void launch_ready_buckets();
+  void finalize();
+  double now_us() const;
+  Tensor gradient_view(std::size_t index) const;
+
+  std::vector<std::pair<std::string, Tensor>> parameters_;
+  std::shared_ptr<ProcessGroup> group_;
+  ReducerOptions options_;
+  std::vector<Bucket> buckets_;
+  std::vector<std::size_t> bucket_of_;     // parameter index -> bucket index
+  std::vector<std::size_t> slot_in_bucket_;  // parameter index -> position in that bucket
+  std::vector<bool> ready_;
+  std::size_t next_to_launch_ = 0;
+  bool armed_ = false;
+  bool finalize_queued_ = false;
+  std::chrono::steady_clock::time_point step_start_;
+  std::vector<BucketTiming> timings_;
+  double backward_end_us_ = 0;
+};
+
+}  // namespace lamina::distributed

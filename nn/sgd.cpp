@@ -1,0 +1,48 @@
+#include <lamina/nn/sgd.h>
+
+#include <stdexcept>
+
+#include <lamina/core/autograd.h>
+#include <lamina/core/checks.h>
+#include <lamina/core/parallel.h>
+#include <lamina/nn/update_rules.h>
+
+namespace lamina::nn {
+
+SGD::SGD(NamedParameters parameters, SgdOptions options) : Optimizer(std::move(parameters), options.lr), options_(options) {
+  if (options.momentum < 0) throw std::invalid_argument("SGD: momentum must be non-negative");
+  if (options.nesterov && (options.momentum <= 0 || options.dampening != 0))
+    throw std::invalid_argument("SGD: Nesterov momentum needs momentum > 0 and dampening 0");
+}
+
+std::vector<std::pair<std::string, double*>> SGD::hyperparameters() {
+  return {{"lr", &lr_}, {"momentum", &options_.momentum}, {"dampening", &options_.dampening},
+          {"weight_decay", &options_.weight_decay}};
+}
+
+void SGD::step() {
+  NoGradGuard no_grad;
+  for (auto& [name, p] : parameters_) {
+    if (p.is_deferred() || !p.grad().defined()) continue;
+    check_cpu(p, "SGD::step");
+    const Tensor g = p.grad().contiguous();
+    const bool with_momentum = options_.momentum != 0;
+    const bool first = with_momentum && !has_state("momentum_buffer", name);
+    Tensor buf = with_momentum ? state("momentum_buffer", name, p) : Tensor();
+    const rules::Sgd rule{lr_, options_.momentum, options_.dampening, options_.weight_decay, options_.nesterov, first};
+    dispatch_floating(p.dtype(), "SGD::step", [&]<typename T>() {
+      T* pp = p.data<T>();
+      const T* pg = g.data<T>();
+      T* pb = with_momentum ? buf.data<T>() : nullptr;
+      const std::int64_t n = p.numel();
+#pragma omp parallel for if (n > kParallelGrain)
+      for (std::int64_t i = 0; i < n; ++i) {
+        T unused = T(0);
+        rule(pp[i], pg[i], pb ? pb[i] : unused);
+      }
+    });
+  }
+  ++steps_;
+}
+
+}  // namespace lamina::nn

@@ -1,0 +1,40 @@
+#pragma once
+// The per-element update formulas of the optimizers, written once for the CPU loops and CUDA kernels
+// (LAMINA_HD, as core/functors.h). Each updates one parameter element and its state in place.
+#include <cmath>
+
+#include <lamina/core/functors.h>
+
+namespace lamina::nn::rules {
+
+// PyTorch's SGD: g += wd·p; buf = momentum·buf + (1 − dampening)·g (buf = g at the first step);
+// g = nesterov ? g + momentum·buf : buf; p −= lr·g.
+struct Sgd {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov, first_step;
+  template <typename T> LAMINA_HD void operator()(T& p, T g, T& buf) const {
+    g += T(weight_decay) * p;
+    if (momentum != 0) {
+      buf = first_step ? g : T(momentum) * buf + T(1 - dampening) * g;
+      g = nesterov ? g + T(momentum) * buf : buf;
+    }
+    p -= T(lr) * g;
+  }
+};
+
+// Adam (decoupled = false: L2 added to the gradient) and AdamW (decoupled = true: p −= lr·wd·p first).
+// bias1 = 1 − β1^t and bias2 = 1 − β2^t are computed once per step by the caller.
+struct Adam {
+  double lr, beta1, beta2, eps, weight_decay, bias1, bias2;
+  bool decoupled;
+  template <typename T> LAMINA_HD void operator()(T& p, T g, T& m, T& v) const {
+    if (decoupled) p -= T(lr * weight_decay) * p;
+    else g += T(weight_decay) * p;
+    m = T(beta1) * m + T(1 - beta1) * g;
+    v = T(beta2) * v + T(1 - beta2) * g * g;
+    const T denom = std::sqrt(v / T(bias2)) + T(eps);
+    p -= T(lr / bias1) * m / denom;
+  }
+};
+
+}  // namespace lamina::nn::rules
