@@ -1,7 +1,13 @@
 # Every third-party library lamina uses, found once here. All are Debian packages (see setup.sh).
 find_package(OpenMP REQUIRED COMPONENTS CXX)
-find_package(BLAS REQUIRED)
-find_path(CBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas REQUIRED)
+# OpenBLAS threaded with OpenMP (Debian's libopenblas-openmp-dev), so that BLAS calls run on the same thread pool
+# as lamina's own loops. Debian installs it beside the pthread build, and the generic libopenblas.so.0 is whichever
+# one update-alternatives prefers (pthread, when both are installed). So we link the OpenMP build from its own
+# folder: CMake then records that folder in the binaries' RUNPATH and the loader takes it from there.
+set(LAMINA_OPENBLAS_DIR /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp)
+find_library(OPENBLAS_LIBRARY openblas HINTS ${LAMINA_OPENBLAS_DIR} REQUIRED)
+find_path(CBLAS_INCLUDE_DIR cblas.h HINTS /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp
+          PATH_SUFFIXES openblas REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(MPI REQUIRED COMPONENTS C CXX)
 find_package(Boost REQUIRED COMPONENTS serialization)

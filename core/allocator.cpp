@@ -1,5 +1,7 @@
 #include <lamina/core/allocator.h>
 
+#include <sanitizer/asan_interface.h>
+
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -23,6 +25,14 @@ State& state() {
   // Never destroyed: tensors held by static objects may be freed after main returns.
   static State* s = new State;
   return *s;
+}
+
+// Under AddressSanitizer (the macros do nothing otherwise) a cached block is poisoned, so that a use after free is
+// still caught although the block never goes back to malloc; so is the rounding slack after the requested bytes.
+void* hand_out(void* p, std::size_t nbytes, std::size_t size) {
+  ASAN_UNPOISON_MEMORY_REGION(p, nbytes);
+  ASAN_POISON_MEMORY_REGION(static_cast<char*>(p) + nbytes, size - nbytes);
+  return p;
 }
 
 }  // namespace
@@ -50,7 +60,7 @@ void* CachingHostAllocator::allocate(std::size_t nbytes) {
       void* p = it->second.back();
       it->second.pop_back();
       s.cached -= size;
-      return p;
+      return hand_out(p, nbytes, size);
     }
     ++s.stats.system_allocs;
     s.stats.reserved += size;
@@ -66,7 +76,7 @@ void* CachingHostAllocator::allocate(std::size_t nbytes) {
     s.stats.reserved -= size;
     throw std::bad_alloc();
   }
-  return p;
+  return hand_out(p, nbytes, size);
 }
 
 void CachingHostAllocator::deallocate(void* ptr, std::size_t nbytes) {
@@ -77,6 +87,7 @@ void CachingHostAllocator::deallocate(void* ptr, std::size_t nbytes) {
     std::lock_guard lock(s.mutex);
     s.stats.allocated -= size;
     if (s.cached + size <= s.cache_limit) {
+      ASAN_POISON_MEMORY_REGION(ptr, size);
       s.free_blocks[size].push_back(ptr);
       s.cached += size;
       return;
@@ -90,7 +101,10 @@ void CachingHostAllocator::release_cached() {
   State& s = state();
   std::lock_guard lock(s.mutex);
   for (auto& [size, blocks] : s.free_blocks) {
-    for (void* p : blocks) std::free(p);
+    for (void* p : blocks) {
+      ASAN_UNPOISON_MEMORY_REGION(p, size);
+      std::free(p);
+    }
     s.stats.reserved -= size * blocks.size();
   }
   s.free_blocks.clear();

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <sanitizer/asan_interface.h>
+
 #include <lamina/lamina.h>
 
 using namespace lamina;
@@ -59,4 +61,18 @@ TEST(Allocator, StatsTrackLiveBytesAndReleaseReturnsTheCache) {
   allocator.deallocate(q, 5000);
   EXPECT_EQ(allocator.stats().reserved, allocator.stats().allocated);
   allocator.set_cache_limit(std::size_t{4} << 30);
+}
+
+// Cached blocks never return to malloc, so AddressSanitizer learns about them from the allocator's poisoning.
+TEST(Allocator, CachedBlocksArePoisonedUnderAddressSanitizer) {
+#if defined(__SANITIZE_ADDRESS__)
+  CachingHostAllocator& allocator = CachingHostAllocator::instance();
+  char* p = static_cast<char*>(allocator.allocate(100));
+  EXPECT_FALSE(__asan_address_is_poisoned(p + 99));
+  EXPECT_TRUE(__asan_address_is_poisoned(p + 100));  // the rounding slack up to 128 bytes
+  allocator.deallocate(p, 100);
+  EXPECT_TRUE(__asan_address_is_poisoned(p));
+#else
+  GTEST_SKIP() << "only meaningful in a -DLAMINA_SANITIZE=ON build";
+#endif
 }
