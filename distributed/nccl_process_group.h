@@ -1,6 +1,6 @@
 #pragma once
 // NcclProcessGroup: the ProcessGroup collectives over NCCL, for CUDA tensors on this rank's device. Built only when
-// lamina is built with CUDA and NCCL (LAMINA_HAVE_NCCL); this header names no CUDA or NCCL type, so CPU code can
+// lamina is built with CUDA and NCCL, as the library lamina::nccl; this header names no CUDA or NCCL type, so CPU code can
 // include it.
 //
 // Set-up (collective over the MPI communicator): each rank picks device local_rank % device count, rank 0 creates
