@@ -42,7 +42,7 @@ void BM_Conv2dForward(benchmark::State& state, ConvShape s) {
     const Tensor y = conv2d(in.x, in.weight, in.bias, {.padding = s.padding});
     benchmark::DoNotOptimize(y.raw_data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(pass_flops(s) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP"] = benchmark::Counter(pass_flops(s) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_Conv2dForwardBackward(benchmark::State& state, ConvShape s) {
@@ -61,7 +61,7 @@ void BM_Conv2dForwardBackward(benchmark::State& state, ConvShape s) {
     benchmark::DoNotOptimize(in.weight.grad().raw_data());
   }
   const double passes = s.input_grad ? 3 : 2;
-  state.counters["GFLOP/s"] =
+  state.counters["GFLOP"] =
       benchmark::Counter(passes * pass_flops(s) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
