@@ -1,7 +1,9 @@
 #pragma once
-// The umbrella header: #include <lamina/lamina.h> brings in every public part of lamina.
+// The umbrella header: #include <lamina/lamina.h> brings in every public part of core and nn (distributed is
+// included on its own: <lamina/distributed/...>, as it needs MPI).
 #include <lamina/core/allocator.h>
 #include <lamina/core/autograd.h>
+#include <lamina/core/conv.h>
 #include <lamina/core/device.h>
 #include <lamina/core/dropout.h>
 #include <lamina/core/dtype.h>
@@ -11,16 +13,37 @@
 #include <lamina/core/loss.h>
 #include <lamina/core/normalization.h>
 #include <lamina/core/parallel.h>
+#include <lamina/core/pooling.h>
 #include <lamina/core/random.h>
 #include <lamina/core/reduction.h>
 #include <lamina/core/shape_ops.h>
 #include <lamina/core/softmax.h>
+#include <lamina/core/storage.h>
 #include <lamina/core/tensor.h>
 #include <lamina/nn/activation.h>
+#include <lamina/nn/adam.h>
+#include <lamina/nn/batch_norm.h>
+#include <lamina/nn/conv2d.h>
+#include <lamina/nn/data_loader.h>
+#include <lamina/nn/dataset.h>
+#include <lamina/nn/dropout.h>
+#include <lamina/nn/embedding.h>
+#include <lamina/nn/fingerprint.h>
 #include <lamina/nn/flatten.h>
 #include <lamina/nn/init.h>
+#include <lamina/nn/layer_norm.h>
+#include <lamina/nn/lenet.h>
 #include <lamina/nn/linear.h>
+#include <lamina/nn/lr_scheduler.h>
+#include <lamina/nn/mlp.h>
 #include <lamina/nn/module.h>
 #include <lamina/nn/module_list.h>
+#include <lamina/nn/optimizer.h>
+#include <lamina/nn/pooling.h>
+#include <lamina/nn/resnet.h>
+#include <lamina/nn/sampler.h>
 #include <lamina/nn/sequential.h>
+#include <lamina/nn/sgd.h>
 #include <lamina/nn/state_dict.h>
+#include <lamina/nn/training.h>
+#include <lamina/nn/transformer.h>

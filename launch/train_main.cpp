@@ -83,6 +83,11 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   nn::DataLoader test_loader(test, 1024, test_sampler);
 
   std::shared_ptr<nn::Module> model = launch::make_model(config);
+  if (config.recipe == "d2l") {
+    // d2l.ai's initialization: N(0, 0.01) for the MLP's weights, Xavier for LeNet's; biases keep the default.
+    model->initialize(config.model == "mlp" ? nn::init::normal(0.0, 0.01) : nn::init::xavier_uniform(),
+                      [](const std::string& name) { return name == "weight"; });
+  }
   {
     // A dry run on one sample gives deferred parameters their shapes before DDP and the optimizer see them
     // (eval mode: it must not touch BatchNorm's running statistics).

@@ -317,9 +317,10 @@ void Module::zero_grad() {
   for (auto& t : parameters()) t.impl().grad = nullptr;
 }
 
-void Module::initialize(const Initializer& init) {
+void Module::initialize(const Initializer& init, const std::function<bool(const std::string&)>& applies_to) {
   apply([&](Module& m) {
     for (ParameterSlot& slot : m.parameters_) {
+      if (applies_to && !applies_to(slot.name)) continue;
       slot.init = init;
       if (slot.tensor.is_deferred()) continue;
       NoGradGuard no_grad;

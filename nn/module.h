@@ -99,8 +99,9 @@ class Module {
   // Converts every floating parameter and buffer (and the dtype deferred parameters will get).
   void to(DType dtype);
   void zero_grad();
-  // Re-initializes every parameter with `init` — also those still deferred, when they are materialized.
-  void initialize(const Initializer& init);
+  // Re-initializes every parameter with `init` — also those still deferred, when they are materialized. With
+  // `applies_to`, only the parameters whose own name (e.g. "weight") it accepts.
+  void initialize(const Initializer& init, const std::function<bool(const std::string&)>& applies_to = {});
   // The generator initializers draw from (default: lamina's default generator).
   static void set_init_generator(Generator* gen);
 

@@ -141,3 +141,13 @@ TEST(ModuleTree, UserModuleWithoutForwardSaysSo) {
   Empty e;
   EXPECT_TRUE(contains(message_of([&] { e(zeros({1})); }), "does not implement forward")) ;
 }
+
+TEST(ModuleDeferred, InitializeCanSelectParametersByName) {
+  nn::Sequential net(nn::Linear(3, {.in_features = 4}), nn::Linear(2));
+  net.initialize(nn::init::constant(0.5), [](const std::string& name) { return name == "weight"; });
+  net(rand({1, 4}));
+  for (const auto& [name, p] : net.named_parameters()) {
+    const bool is_weight = name.ends_with("weight");
+    EXPECT_EQ(p.to_vector<float>() == std::vector<float>(p.numel(), 0.5f), is_weight) << name;
+  }
+}
