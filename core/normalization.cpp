@@ -25,8 +25,33 @@ void check_param(const Tensor& p, const Tensor& x, const Shape& shape, const cha
 
 }  // namespace
 
+namespace {
+
+// Per-channel sums of f(value) over a [batch, channels, spatial] tensor, in double: channel c is `batch` runs of
+// `spatial` values, `channels * spatial` apart.
+template <typename T, typename F>
+void channel_sums(const T* px, std::int64_t batch, std::int64_t channels, std::int64_t spatial, double* out, F f) {
+#pragma omp parallel for if (batch * channels * spatial > kParallelGrain)
+  for (std::int64_t c = 0; c < channels; ++c) {
+    double s = 0;
+    for (std::int64_t n = 0; n < batch; ++n) {
+      const T* row = px + (n * channels + c) * spatial;
+#pragma omp simd reduction(+ : s)
+      for (std::int64_t k = 0; k < spatial; ++k) s += f(row[k], c);
+    }
+    out[c] = s;
+  }
+}
+
+// Replaces `sums` (float64) by their total over all processes when a reducer is given (SyncBatchNorm).
+void combine(const StatisticsReducer& reduce, Tensor& sums) {
+  if (reduce) reduce(sums);
+}
+
+}  // namespace
+
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, double momentum, double eps) {
+                  const Tensor& running_var, bool training, double momentum, double eps, const StatisticsReducer& reduce) {
   const char* op = "batch_norm";
   check_defined(x, op);
   check_floating(x, op);
@@ -42,12 +67,11 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   check_param(running_var, x, {channels}, op, "running_var", expected);
   if (running_mean.defined() != running_var.defined())
     throw std::invalid_argument("batch_norm: running_mean and running_var must be given together");
-  const std::int64_t count = batch * spatial;  // values per channel
-  if (training && count <= 1)
-    throw std::invalid_argument("batch_norm: training needs more than one value per channel, got input " + describe(x));
   const bool batch_stats = training || !running_mean.defined();
   const bool update_running = training && running_mean.defined();
 
+  // Values per channel: here, or over every process when the statistics are combined.
+  double count = static_cast<double>(batch * spatial);
   const Tensor xc = x.detach().contiguous();
   const Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
   const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
@@ -56,40 +80,48 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   Tensor out = Tensor::empty(x.shape(), {.dtype = x.dtype()});
   dispatch_floating(x.dtype(), op, [&]<typename T>() {
     const T* px = xc.data<T>();
-    T* py = out.data<T>();
     T* pm = mean.data<T>();
     T* pinv = invstd.data<T>();
-    // x is [batch, channels, spatial]: channel c is `batch` runs of `spatial` values, `channels * spatial` apart.
-#pragma omp parallel for if (x.numel() > kParallelGrain)
-    for (std::int64_t c = 0; c < channels; ++c) {
-      double m, var;
-      if (batch_stats) {
-        double s = 0;
-        for (std::int64_t n = 0; n < batch; ++n)
-#pragma omp simd reduction(+ : s)
-          for (std::int64_t k = 0; k < spatial; ++k) s += px[(n * channels + c) * spatial + k];
-        m = s / static_cast<double>(count);
-        // Two passes: the one-pass E[x^2] - E[x]^2 cancels catastrophically when the mean is large.
-        double sq = 0;
-        for (std::int64_t n = 0; n < batch; ++n)
-#pragma omp simd reduction(+ : sq)
-          for (std::int64_t k = 0; k < spatial; ++k) {
-            const double d = px[(n * channels + c) * spatial + k] - m;
-            sq += d * d;
-          }
-        var = sq / static_cast<double>(count);
+    if (batch_stats) {
+      // Two passes: the one-pass E[x^2] - E[x]^2 cancels catastrophically when the mean is large.
+      Tensor sums = zeros({channels + 1}, {.dtype = DType::Float64});
+      double* ps = sums.data<double>();
+      channel_sums(px, batch, channels, spatial, ps, [](T v, std::int64_t) { return static_cast<double>(v); });
+      ps[channels] = count;
+      combine(reduce, sums);
+      ps = sums.data<double>();
+      count = ps[channels];
+      if (count <= 1)
+        throw std::invalid_argument("batch_norm: training needs more than one value per channel, got input " + describe(x));
+      std::vector<double> m(channels);
+      for (std::int64_t c = 0; c < channels; ++c) m[c] = ps[c] / count;
+      Tensor squares = zeros({channels}, {.dtype = DType::Float64});
+      channel_sums(px, batch, channels, spatial, squares.data<double>(), [&m](T v, std::int64_t c) {
+        const double d = static_cast<double>(v) - m[c];
+        return d * d;
+      });
+      combine(reduce, squares);
+      const double* pq = squares.data<double>();
+      for (std::int64_t c = 0; c < channels; ++c) {
+        const double var = pq[c] / count;
+        pm[c] = static_cast<T>(m[c]);
+        pinv[c] = static_cast<T>(1.0 / std::sqrt(var + eps));
         if (update_running) {
           T& rm = running_mean.data<T>()[c * running_mean.strides()[0]];
           T& rv = running_var.data<T>()[c * running_var.strides()[0]];
-          rm = static_cast<T>((1 - momentum) * rm + momentum * m);
-          rv = static_cast<T>((1 - momentum) * rv + momentum * var * static_cast<double>(count) / static_cast<double>(count - 1));
+          rm = static_cast<T>((1 - momentum) * rm + momentum * m[c]);
+          rv = static_cast<T>((1 - momentum) * rv + momentum * var * count / (count - 1));
         }
-      } else {
-        m = running_mean.data<T>()[c * running_mean.strides()[0]];
-        var = running_var.data<T>()[c * running_var.strides()[0]];
       }
-      pm[c] = static_cast<T>(m);
-      pinv[c] = static_cast<T>(1.0 / std::sqrt(var + eps));
+    } else {
+      for (std::int64_t c = 0; c < channels; ++c) {
+        pm[c] = running_mean.data<T>()[c * running_mean.strides()[0]];
+        pinv[c] = static_cast<T>(1.0 / std::sqrt(static_cast<double>(running_var.data<T>()[c * running_var.strides()[0]]) + eps));
+      }
+    }
+    T* py = out.data<T>();
+#pragma omp parallel for if (x.numel() > kParallelGrain)
+    for (std::int64_t c = 0; c < channels; ++c) {
       const T wc = w.defined() ? w.data<T>()[c] : T(1);
       const T bc = b.defined() ? b.data<T>()[c] : T(0);
       for (std::int64_t n = 0; n < batch; ++n) {
@@ -102,7 +134,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
 
   if (autograd::needs_grad({&x, &weight, &bias})) {
     autograd::record(op, out, {x, weight, bias},
-                     [xc, w, mean, invstd, batch_stats, spatial, count, rx = x.requires_grad(), rw = weight.defined() && weight.requires_grad(),
+                     [xc, w, mean, invstd, batch_stats, spatial, count, reduce, rx = x.requires_grad(),
+                      rw = weight.defined() && weight.requires_grad(),
                       rb = bias.defined() && bias.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
       const std::int64_t batch = xc.shape()[0], channels = xc.shape()[1];
       const Tensor gc = g.contiguous();
@@ -114,9 +147,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
         const T* pg = gc.data<T>();
         const T* pm = mean.data<T>();
         const T* pinv = invstd.data<T>();
+        // Per channel: sum(g) is the bias gradient, sum(g * xhat) the weight gradient (both of this process's
+        // values: DistributedDataParallel averages parameter gradients itself).
+        Tensor sums = zeros({2 * channels}, {.dtype = DType::Float64});
+        double* ps = sums.data<double>();
 #pragma omp parallel for if (xc.numel() > kParallelGrain)
         for (std::int64_t c = 0; c < channels; ++c) {
-          // sum(g) is the bias gradient, sum(g * xhat) the weight gradient.
           double sum_g = 0, sum_gxhat = 0;
           for (std::int64_t n = 0; n < batch; ++n)
 #pragma omp simd reduction(+ : sum_g, sum_gxhat)
@@ -125,14 +161,22 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
               sum_g += pg[i];
               sum_gxhat += pg[i] * (px[i] - pm[c]) * pinv[c];
             }
+          ps[c] = sum_g;
+          ps[channels + c] = sum_gxhat;
           if (rw) gw.data<T>()[c] = static_cast<T>(sum_gxhat);
           if (rb) gb.data<T>()[c] = static_cast<T>(sum_g);
-          if (!rx) continue;
-          T* pgx = gx.data<T>();
+        }
+        if (!rx) return;
+        // With batch statistics the mean and variance depend on every value they were computed from (on every
+        // process, with a reducer); with running statistics they are constants.
+        if (batch_stats) combine(reduce, sums);
+        ps = sums.data<double>();
+        T* pgx = gx.data<T>();
+#pragma omp parallel for if (xc.numel() > kParallelGrain)
+        for (std::int64_t c = 0; c < channels; ++c) {
           const T scale = (w.defined() ? w.data<T>()[c] : T(1)) * pinv[c];
-          // With batch statistics the mean and variance depend on x too; with running ones they are constants.
-          const T mean_g = batch_stats ? static_cast<T>(sum_g / static_cast<double>(count)) : T(0);
-          const T mean_gxhat = batch_stats ? static_cast<T>(sum_gxhat / static_cast<double>(count)) : T(0);
+          const T mean_g = batch_stats ? static_cast<T>(ps[c] / count) : T(0);
+          const T mean_gxhat = batch_stats ? static_cast<T>(ps[channels + c] / count) : T(0);
           for (std::int64_t n = 0; n < batch; ++n)
             for (std::int64_t k = 0; k < spatial; ++k) {
               const std::int64_t i = (n * channels + c) * spatial + k;

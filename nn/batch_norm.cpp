@@ -36,7 +36,7 @@ Tensor BatchNorm::forward(const Tensor& x) {
     materialize("bias", {x.size(1)});
   }
   if (is_training()) num_batches_tracked.fill_(num_batches_tracked.item() + 1);
-  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), options_.momentum, options_.eps);
+  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), options_.momentum, options_.eps, reduce_);
 }
 
 std::string BatchNorm::extra_repr() const {

@@ -5,6 +5,7 @@
 // it is inferred from the first input.
 #include <cstdint>
 
+#include <lamina/core/normalization.h>
 #include <lamina/nn/module.h>
 
 namespace lamina::nn {
@@ -22,6 +23,9 @@ class BatchNorm : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return dims_ == 2 ? "BatchNorm1d" : "BatchNorm2d"; }
   std::string extra_repr() const override;
+  // Computes training statistics over every process's batch through `reduce` (an all-reduce): SyncBatchNorm.
+  // distributed::convert_sync_batch_norm sets it on every BatchNorm of a model.
+  void set_statistics_reducer(StatisticsReducer reduce) { reduce_ = std::move(reduce); }
 
   Tensor weight, bias;                   // [C], learned
   Tensor running_mean, running_var;      // [C], buffers
@@ -32,6 +36,7 @@ class BatchNorm : public Module {
   int dims_;
   std::int64_t num_features_;
   BatchNormOptions options_;
+  StatisticsReducer reduce_;
 };
 
 class BatchNorm1d : public BatchNorm {

@@ -157,3 +157,24 @@ TEST(LayerNorm, Errors) {
                                       {"layer_norm", "weight", "float32 [3]", "float32 [2, 4]"});
   expect_error<std::invalid_argument>([] { layer_norm(zeros({2, 4}), {2, 2, 4}); }, {"layer_norm", "[2, 2, 4]"});
 }
+
+// A statistics reducer that acts as if a second process held an identical batch: its sums are twice ours. The
+// result must then equal batch_norm over the batch concatenated with itself, forward and backward.
+TEST(BatchNormGradCheck, WithStatisticsReducerEqualsTheCombinedBatch) {
+  const StatisticsReducer twice = [](Tensor& sums) { sums.mul_(2.0); };
+  const Tensor x = lamina::testing::leaf({3, 2, 4}, 31);
+  const Tensor w = lamina::testing::leaf({2}, 32, 0.5, 1.5);
+  const Tensor b = lamina::testing::leaf({2}, 33);
+  Tensor rm1 = zeros({2}, {.dtype = DType::Float64}), rv1 = ones({2}, {.dtype = DType::Float64});
+  Tensor rm2 = zeros({2}, {.dtype = DType::Float64}), rv2 = ones({2}, {.dtype = DType::Float64});
+  const Tensor synced = batch_norm(x, w, b, rm1, rv1, true, 0.1, 1e-5, twice);
+  const Tensor doubled = batch_norm(cat({x, x}, 0), w, b, rm2, rv2, true);
+  const auto a = synced.to_vector<double>(), e = doubled.slice(0, 0, 3).to_vector<double>();
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], e[i], 1e-12);
+  EXPECT_EQ(rm1.to_vector<double>(), rm2.to_vector<double>());
+  EXPECT_EQ(rv1.to_vector<double>(), rv2.to_vector<double>());
+  // The input gradient with the reducer is the gradient of the combined batch's loss with respect to one copy.
+  EXPECT_LT(lamina::testing::gradcheck([&](auto& in) { return batch_norm(in[0], in[1], in[2], {}, {}, true, 0.1, 1e-5, twice); },
+                                       {x, w, b}),
+            1e-6);
+}

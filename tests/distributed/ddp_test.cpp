@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ranges>
 
 #include <lamina/distributed/distributed_data_parallel.h>
 #include <lamina/distributed/distributed_sampler.h>
 #include <lamina/distributed/mpi_process_group.h>
+#include <lamina/distributed/sync_batch_norm.h>
 #include <lamina/lamina.h>
 #include <lamina/nn/mlp.h>
 #include <lamina/nn/sgd.h>
@@ -46,6 +48,12 @@ std::shared_ptr<nn::Module> make_mlp() {
 }
 std::shared_ptr<nn::Module> make_shared_and_unused() { return std::make_shared<SharedAndUnused>(); }
 
+// An MLP with BatchNorm between its layers: under DDP its BatchNorms are converted to SyncBatchNorm.
+std::shared_ptr<nn::Module> make_batch_norm_mlp() {
+  return std::make_shared<nn::Sequential>(nn::Linear(12, {.in_features = 6}), nn::BatchNorm1d(12), nn::ReLU(),
+                                          nn::Linear(4));
+}
+
 // Trains the model (in float64) for `steps` steps of SGD with momentum on fixed global batches of 32 — whole when
 // `distributed` is false, else this rank's slice of each under DDP — and returns the final parameters.
 std::vector<double> train(const ModelFactory& make, bool distributed, int steps, DdpOptions options = {}) {
@@ -55,7 +63,10 @@ std::vector<double> train(const ModelFactory& make, bool distributed, int steps,
   const int rank = distributed ? world()->rank() : 0;
   const int size = distributed ? world()->size() : 1;
   std::shared_ptr<nn::Module> runner = model;
-  if (distributed) runner = std::make_shared<DistributedDataParallel>(model, world(), options);
+  if (distributed) {
+    convert_sync_batch_norm(*model, world());
+    runner = std::make_shared<DistributedDataParallel>(model, world(), options);
+  }
   nn::SGD optimizer(runner->named_parameters(), {.lr = 0.05, .momentum = 0.9});
   const std::int64_t global_batch = 32;
   Generator data(7);
@@ -72,7 +83,7 @@ std::vector<double> train(const ModelFactory& make, bool distributed, int steps,
     optimizer.step();
   }
   std::vector<double> out;
-  for (const Tensor& p : model->parameters())
+  for (const Tensor& p : model->state_dict() | std::views::values)
     for (double v : p.to_vector<double>()) out.push_back(v);
   return out;
 }
@@ -90,6 +101,12 @@ double max_relative_difference(const std::vector<double>& a, const std::vector<d
 TEST(DistributedDataParallel, MlpMatchesSingleProcessWithTheGlobalBatch) {
   const auto reference = train(make_mlp, false, 5);
   EXPECT_LT(max_relative_difference(train(make_mlp, true, 5), reference), 1e-6);
+}
+
+TEST(DistributedDataParallel, BatchNormModelWithSyncBatchNormMatchesSingleProcess) {
+  // Parameters and the running statistics (buffers) both match.
+  const auto reference = train(make_batch_norm_mlp, false, 5);
+  EXPECT_LT(max_relative_difference(train(make_batch_norm_mlp, true, 5), reference), 1e-6);
 }
 
 TEST(DistributedDataParallel, SharedLayerAndUnusedBranchWithFindUnused) {
