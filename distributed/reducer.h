@@ -53,6 +53,8 @@ class Reducer {
   // Timings of the last reduced backward pass, one per bucket, and when that backward finished.
   const std::vector<BucketTiming>& last_timings() const { return timings_; }
   double last_backward_end_us() const { return backward_end_us_; }
+  // When the last reduced step's forward began (the origin of its timings).
+  std::chrono::steady_clock::time_point last_step_start() const { return step_start_; }
 
  private:
   void build_buckets();

@@ -7,6 +7,7 @@
 #include <lamina/distributed/distributed_data_parallel.h>
 #include <lamina/distributed/distributed_sampler.h>
 #include <lamina/distributed/mpi_process_group.h>
+#include <lamina/distributed/step_trace.h>
 #include <lamina/distributed/sync_batch_norm.h>
 #include <lamina/lamina.h>
 #include <lamina/nn/mlp.h>
@@ -220,4 +221,27 @@ TEST(DistributedSampler, ShardsAreDisjointEqualAndCoverTheEpoch) {
   DistributedSampler a(n, 0, size, {.seed = 3}), b(n, 0, size, {.seed = 3});
   EXPECT_EQ(a.indices(1), b.indices(1));
   EXPECT_NE(a.indices(1), a.indices(2));
+}
+
+TEST(StepTrace, RecordsEveryBucketOfEveryStep) {
+  auto model = make_mlp();
+  model->operator()(zeros({1, 6}));
+  DistributedDataParallel ddp(model, world(), {.bucket_cap_bytes = 256, .first_bucket_cap_bytes = 64});
+  StepTrace trace;
+  for (int step = 0; step < 3; ++step) {
+    ddp(rand({4, 6})).sum().backward();
+    trace.record(*ddp.reducer());
+  }
+  const std::size_t buckets = ddp.reducer()->buckets().size();
+  ASSERT_GT(buckets, 2u);
+  for (const BucketTiming& t : ddp.reducer()->last_timings()) {
+    EXPECT_LE(t.ready_us, t.launched_us);
+    EXPECT_LE(t.launched_us, t.done_us);
+  }
+  const std::string json = trace.json(world()->rank());
+  std::size_t events = 0;
+  for (std::size_t at = json.find("\"ph\""); at != std::string::npos; at = json.find("\"ph\"", at + 1)) ++events;
+  EXPECT_EQ(events, 3 * (buckets + 1));
+  EXPECT_GE(trace.hidden_fraction(), 0.0);
+  EXPECT_LE(trace.hidden_fraction(), 1.0);
 }
