@@ -11,7 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <set>
 #include <stdexcept>
+
+#include <unistd.h>
 
 #include <lamina/distributed/distributed_data_parallel.h>
 #include <lamina/distributed/distributed_sampler.h>
@@ -62,6 +65,17 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
+// How long Open MPI takes to notice that a host is gone: its daemons' TCP keepalive (mpirun passes its MCA
+// parameters to the ranks as OMPI_MCA_* variables; Open MPI's defaults otherwise).
+double host_loss_seconds() {
+  auto param = [](const char* name, double fallback) {
+    const char* value = std::getenv(name);
+    return value ? std::atof(value) : fallback;
+  };
+  return param("OMPI_MCA_oob_tcp_keepalive_time", 300) +
+         param("OMPI_MCA_oob_tcp_keepalive_intvl", 20) * param("OMPI_MCA_oob_tcp_keepalive_probes", 9);
+}
+
 // The failure tests' injected failure (the hidden flags --fail-at-step, --fail-rank, --fail-mode). It prints the
 // time, so that a test can measure how long the job takes to end after it.
 void inject_failure(const launch::TrainConfig& config, const distributed::Environment& env, std::int64_t step) {
@@ -72,7 +86,11 @@ void inject_failure(const launch::TrainConfig& config, const distributed::Enviro
   if (config.fail_mode == "exit") std::exit(3);  // without finalizing MPI
   if (config.fail_mode == "kill") std::raise(SIGKILL);
   if (config.fail_mode == "segv") std::raise(SIGSEGV);
-  if (config.fail_mode == "hang") std::raise(SIGSTOP);  // stopped: alive, but never reaches another collective
+  if (config.fail_mode == "hang") {
+    // Stopped, like a suspended process: alive, but it never reaches another collective (nor after a SIGCONT).
+    std::raise(SIGSTOP);
+    for (;;) pause();
+  }
   throw std::runtime_error("injected failure after step " + std::to_string(step));
 }
 
@@ -94,6 +112,14 @@ int run(int argc, char** argv, const distributed::Environment& env) {
     std::printf("lamina-train: %d rank(s) on %s; device cpu; %d thread(s) per rank; collective timeout %g s\n",
                 env.world_size, distributed::describe_placement(env.hostnames).c_str(), config.threads,
                 config.collective_timeout);
+    // A host that disappears is handled by mpirun only if it notices before a collective times out: once the job
+    // is aborting, mpirun waits for the lost host's daemon until TCP gives up (about 15 minutes).
+    const bool several_hosts = std::set<std::string>(env.hostnames.begin(), env.hostnames.end()).size() > 1;
+    if (several_hosts && config.collective_timeout <= host_loss_seconds())
+      std::printf("lamina-train: note: --collective-timeout %g s is not above the %g s Open MPI takes to notice a "
+                  "lost host (oob_tcp_keepalive_*; lamina-run sets 25 s): if a host disappears, mpirun may wait for "
+                  "it for minutes\n",
+                  config.collective_timeout, host_loss_seconds());
     std::fflush(stdout);
   }
   const nn::FashionMnistOptions data_options{.standardize = config.standardize};

@@ -7,8 +7,9 @@
 #   hosts.sh setup STATE_DIR [N]   removes what an earlier run left, then creates N hosts (default 3) and writes
 #                                  STATE_DIR/hosts.env; exits 77 (ctest: skipped) with the reason when it cannot
 #   hosts.sh cleanup STATE_DIR     kills every process on the hosts and deletes them
+#   hosts.sh exec STATE_DIR HOST COMMAND...   runs COMMAND on HOST (as if logged in there)
 #   hosts.sh cut STATE_DIR HOST    takes HOST's link down (the host disappears from the network)
-#   hosts.sh restore STATE_DIR HOST
+#   hosts.sh restore STATE_DIR HOST   brings HOST back as if rebooted: kills what ran there, link up
 #
 # Names derive from STATE_DIR, so two build trees testing at the same time never share or delete each other's hosts.
 set -euo pipefail
@@ -82,7 +83,14 @@ setup() {
 case $command in
   setup) setup "${3:-3}" ;;
   cleanup) cleanup; echo "hosts.sh: removed the $prefix-* hosts" ;;
+  exec)
+    host=${3:?host}
+    shift 3
+    exec ip netns exec "$host" unshare --uts sh -c 'hostname "$0" && exec "$@"' "$host" "$@" ;;
   cut) ip -n "${3:?host}" link set dev eth0 down ;;
-  restore) ip -n "${3:?host}" link set dev eth0 up ;;
+  restore)
+    ip netns pids "${3:?host}" | xargs -r kill -9 2>/dev/null || true
+    rm -rf /tmp/ompi."$3".* 2>/dev/null || true
+    ip -n "$3" link set dev eth0 up ;;
   *) echo "hosts.sh: unknown command '$command'" >&2; exit 2 ;;
 esac
