@@ -45,7 +45,7 @@ std::string describe_ranks(const std::vector<int>& ranks, const std::vector<std:
 // (std::runtime_error naming the level MPI provided). When it initializes MPI itself it registers MPI_Finalize
 // with std::atexit (then a rank that calls exit() mid-job waits in MPI_Finalize for peers that wait for it: use
 // MpiRuntime in main for the guarantees above). The first call is collective over MPI_COMM_WORLD (it splits the
-// world by host).
+// world by host and gathers every rank's hostname).
 void ensure_mpi_initialized();
 
 // This process's place in the job (initializes MPI when needed; see ensure_mpi_initialized).

@@ -208,22 +208,30 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
   std::string find_missing_ranks(std::int64_t sequence, std::chrono::milliseconds listen) {
     const int tag = static_cast<int>(sequence % 32768);  // MPI guarantees tags up to 32767
     sent_reports.push_back(sequence);
-    std::vector<std::int64_t> reports(static_cast<std::size_t>(size), -1);
-    std::vector<MPI_Request> receives(static_cast<std::size_t>(size), MPI_REQUEST_NULL);
+    const std::size_t n = static_cast<std::size_t>(size);
+    std::vector<std::int64_t> reports(n, -1);
+    std::vector<MPI_Request> receives(n, MPI_REQUEST_NULL);
+    std::vector<char> heard(n, 0);
     for (int r = 0; r < size; ++r) {
       if (r == rank) continue;
-      MPI_Request send;
-      MPI_Isend(&sent_reports.back(), 1, MPI_INT64_T, r, tag, monitor, &send);
-      MPI_Request_free(&send);  // a stopped or unreachable peer may never take it
-      MPI_Irecv(&reports[static_cast<std::size_t>(r)], 1, MPI_INT64_T, r, tag, monitor, &receives[static_cast<std::size_t>(r)]);
+      const std::size_t i = static_cast<std::size_t>(r);
+      MPI_Request send = MPI_REQUEST_NULL;
+      // A stopped or unreachable peer may never take the report: nobody waits for the send.
+      if (MPI_Isend(&sent_reports.back(), 1, MPI_INT64_T, r, tag, monitor, &send) == MPI_SUCCESS && send != MPI_REQUEST_NULL)
+        MPI_Request_free(&send);
+      if (MPI_Irecv(&reports[i], 1, MPI_INT64_T, r, tag, monitor, &receives[i]) != MPI_SUCCESS) receives[i] = MPI_REQUEST_NULL;
     }
     const auto deadline = std::chrono::steady_clock::now() + listen;
     for (bool pending = true; pending && std::chrono::steady_clock::now() < deadline;) {
       pending = false;
-      for (MPI_Request& request : receives) {
-        if (request == MPI_REQUEST_NULL) continue;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (receives[i] == MPI_REQUEST_NULL) continue;
         int arrived = 0;
-        MPI_Test(&request, &arrived, MPI_STATUS_IGNORE);
+        if (MPI_Test(&receives[i], &arrived, MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+          receives[i] = MPI_REQUEST_NULL;  // the transport gave up on this peer
+          continue;
+        }
+        heard[i] = static_cast<char>(arrived);
         pending = pending || !arrived;
       }
       if (pending) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -231,17 +239,16 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
     std::vector<int> missing, waiting{rank};
     for (int r = 0; r < size; ++r) {
       if (r == rank) continue;
-      MPI_Request& request = receives[static_cast<std::size_t>(r)];
-      bool reported = request == MPI_REQUEST_NULL;
-      if (!reported) {
+      const std::size_t i = static_cast<std::size_t>(r);
+      if (receives[i] != MPI_REQUEST_NULL) {  // still listening: stop, unless the report came in meanwhile
         MPI_Status status;
-        MPI_Cancel(&request);
-        MPI_Wait(&request, &status);
-        int cancelled = 0;
+        MPI_Cancel(&receives[i]);
+        MPI_Wait(&receives[i], &status);
+        int cancelled = 1;
         MPI_Test_cancelled(&status, &cancelled);
-        reported = !cancelled;
+        heard[i] = static_cast<char>(!cancelled);
       }
-      (reported ? waiting : missing).push_back(r);
+      (heard[i] ? waiting : missing).push_back(r);
     }
     if (missing.empty())
       return "every rank reports waiting in it, so the transfer itself is stuck (a network or MPI problem)";

@@ -40,7 +40,7 @@ cleanup() {
 setup() {
   local count=${1:-3}
   mkdir -p "$state_dir"
-  rm -f "$state_dir/hosts.skipped"
+  rm -f "$state_dir/hosts.skipped" "$state_dir/hosts.env"
   ((EUID == 0)) || skip "they need root (network namespaces), and this runs as uid $EUID"
   command -v ip >/dev/null || skip "the ip command (iproute2) is not installed"
   command -v unshare >/dev/null || skip "unshare (util-linux) is not installed"
