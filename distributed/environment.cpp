@@ -48,7 +48,7 @@ void discover_environment() {
   MPI_Comm_rank(local, &g_environment.local_rank);
   MPI_Comm_size(local, &g_environment.local_size);
   MPI_Comm_free(&local);
-  char name[MPI_MAX_PROCESSOR_NAME];
+  char name[MPI_MAX_PROCESSOR_NAME] = {};  // all of it is sent to the other ranks
   int length = 0;
   MPI_Get_processor_name(name, &length);
   g_environment.hostname.assign(name, static_cast<std::size_t>(length));
