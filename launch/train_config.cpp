@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -27,18 +28,30 @@ int parse_train_args(int argc, char** argv, bool print, TrainConfig& c) {
   app.add_option("--weight-decay", c.weight_decay);
   app.add_option("--schedule", c.schedule, "none | cosine | step")->check(CLI::IsMember({"none", "cosine", "step"}));
   app.add_option("--warmup-steps", c.warmup_steps);
-  app.add_option("--threads", c.threads, "threads per rank")->check(CLI::PositiveNumber);
+  app.add_option("--threads", c.threads, "threads per rank (default: OMP_NUM_THREADS, else 1)")->check(CLI::PositiveNumber);
   app.add_option("--seed", c.seed);
   app.add_option("--data-dir", c.data_dir, "folder with the Fashion-MNIST .gz files");
   app.add_option("--train-samples", c.train_samples, "use only the first N training samples (0: all)");
   app.add_option("--test-samples", c.test_samples, "use only the first N test samples (0: all)");
   app.add_option("--metrics", c.metrics_path, "write metrics as JSON lines to this file (rank 0)");
   app.add_option("--resnet-width", c.resnet_width, "channels of ResNet-18's first stage")->check(CLI::PositiveNumber);
+  app.add_option("--collective-timeout", c.collective_timeout,
+                 "seconds a rank waits in a collective for the others before the job ends with an error naming the "
+                 "ranks that did not arrive")
+      ->check(CLI::PositiveNumber);
+  // Failure injection for the tests: an empty group hides these flags from --help.
+  app.add_option("--fail-at-step", c.fail_at_step)->group("");
+  app.add_option("--fail-rank", c.fail_rank)->group("");
+  app.add_option("--fail-mode", c.fail_mode)->group("")->check(CLI::IsMember({"throw", "exit", "kill", "segv", "hang"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (!print) return e.get_exit_code();
     return app.exit(e);
+  }
+  if (app.count("--threads") == 0) {
+    const char* omp = std::getenv("OMP_NUM_THREADS");
+    c.threads = omp && std::atoi(omp) > 0 ? std::atoi(omp) : 1;
   }
   return -1;
 }

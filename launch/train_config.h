@@ -21,7 +21,7 @@ struct TrainConfig {
   double weight_decay = -1;
   std::string schedule;           // none | cosine | step; empty: the recipe's
   int warmup_steps = -1;
-  int threads = 1;                // per rank
+  int threads = 1;                // per rank; default: OMP_NUM_THREADS, else 1
   std::uint64_t seed = 0;
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::int64_t train_samples = 0; // 0: all
@@ -29,6 +29,12 @@ struct TrainConfig {
   std::string metrics_path;       // JSON lines; empty: none
   std::int64_t resnet_width = 64;
   bool standardize = true;
+  double collective_timeout = 300;  // seconds a rank waits in a collective for its peers before the job ends
+  // For the failure tests only (hidden flags): after step fail_at_step (counted over epochs, from 1), rank
+  // fail_rank fails as fail_mode says: throw | exit | kill | segv | hang (stops, like a suspended process).
+  std::int64_t fail_at_step = 0;
+  int fail_rank = 0;
+  std::string fail_mode = "throw";
 };
 
 // Parses argv into a config; on --help or a bad flag it prints (on rank 0) and returns the exit code to use.

@@ -6,8 +6,15 @@
 // DistributedDataParallel averages the gradients. Rank 0 prints progress and per-epoch test accuracy (evaluated
 // over all ranks' shards of the test set), and every rank ends with the fingerprint of its parameters: they are
 // equal when the replicas are.
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <set>
+#include <stdexcept>
+
+#include <unistd.h>
 
 #include <lamina/distributed/distributed_data_parallel.h>
 #include <lamina/distributed/distributed_sampler.h>
@@ -58,6 +65,35 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
+// How long Open MPI takes to notice that a host is gone: its daemons' TCP keepalive (mpirun passes its MCA
+// parameters to the ranks as OMPI_MCA_* variables; Open MPI's defaults otherwise).
+double host_loss_seconds() {
+  auto param = [](const char* name, double fallback) {
+    const char* value = std::getenv(name);
+    return value ? std::atof(value) : fallback;
+  };
+  return param("OMPI_MCA_oob_tcp_keepalive_time", 300) +
+         param("OMPI_MCA_oob_tcp_keepalive_intvl", 20) * param("OMPI_MCA_oob_tcp_keepalive_probes", 9);
+}
+
+// The failure tests' injected failure (the hidden flags --fail-at-step, --fail-rank, --fail-mode). It prints the
+// time, so that a test can measure how long the job takes to end after it.
+void inject_failure(const launch::TrainConfig& config, const distributed::Environment& env, std::int64_t step) {
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::fprintf(stderr, "lamina-train: rank %d on %s: injecting failure '%s' after step %lld (at unix time %.3f)\n",
+               env.world_rank, env.hostname.c_str(), config.fail_mode.c_str(), static_cast<long long>(step), now);
+  std::fflush(stderr);
+  if (config.fail_mode == "exit") std::exit(3);  // without finalizing MPI
+  if (config.fail_mode == "kill") std::raise(SIGKILL);
+  if (config.fail_mode == "segv") std::raise(SIGSEGV);
+  if (config.fail_mode == "hang") {
+    // Stopped, like a suspended process: alive, but it never reaches another collective (nor after a SIGCONT).
+    std::raise(SIGSTOP);
+    for (;;) pause();
+  }
+  throw std::runtime_error("injected failure after step " + std::to_string(step));
+}
+
 int run(int argc, char** argv, const distributed::Environment& env) {
   const bool leader = env.world_rank == 0;
   launch::TrainConfig config;
@@ -69,7 +105,23 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   set_num_threads(config.threads);
   manual_seed(config.seed);
 
-  auto group = std::make_shared<distributed::MpiProcessGroup>();
+  distributed::ProcessGroupOptions group_options;
+  group_options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(config.collective_timeout * 1000));
+  auto group = std::make_shared<distributed::MpiProcessGroup>(group_options);
+  if (leader) {
+    std::printf("lamina-train: %d rank(s) on %s; device cpu; %d thread(s) per rank; collective timeout %g s\n",
+                env.world_size, distributed::describe_placement(env.hostnames).c_str(), config.threads,
+                config.collective_timeout);
+    // A host that disappears is handled by mpirun only if it notices before a collective times out: once the job
+    // is aborting, mpirun waits for the lost host's daemon until TCP gives up (about 15 minutes).
+    const bool several_hosts = std::set<std::string>(env.hostnames.begin(), env.hostnames.end()).size() > 1;
+    if (several_hosts && config.collective_timeout <= host_loss_seconds())
+      std::printf("lamina-train: note: --collective-timeout %g s is not above the %g s Open MPI takes to notice a "
+                  "lost host (oob_tcp_keepalive_*; lamina-run sets 25 s): if a host disappears, mpirun may wait for "
+                  "it for minutes\n",
+                  config.collective_timeout, host_loss_seconds());
+    std::fflush(stdout);
+  }
   const nn::FashionMnistOptions data_options{.standardize = config.standardize};
   nn::TensorDataset train = nn::load_fashion_mnist(config.data_dir, nn::Split::Train, data_options);
   nn::TensorDataset test = nn::load_fashion_mnist(config.data_dir, nn::Split::Test, data_options);
@@ -103,13 +155,12 @@ int run(int argc, char** argv, const distributed::Environment& env) {
 
   launch::MetricsLog metrics(leader ? config.metrics_path : "");
   if (leader) {
-    std::printf("lamina-train: %d rank(s) on %s, %d thread(s) each; %lld training and %lld test samples\n",
-                env.world_size, env.hostname.c_str(), config.threads, static_cast<long long>(train.size()),
-                static_cast<long long>(test.size()));
-    std::printf("%s\n", launch::describe(config).c_str());
+    std::printf("%s; %lld training and %lld test samples\n", launch::describe(config).c_str(),
+                static_cast<long long>(train.size()), static_cast<long long>(test.size()));
     std::fflush(stdout);
   }
 
+  const bool failing = config.fail_at_step > 0 && config.fail_rank == env.world_rank;
   for (int epoch = 0; epoch < config.epochs; ++epoch) {
     train_sampler.set_epoch(epoch);
     launch::ProgressBar progress(epoch + 1, config.epochs, train_loader.size(), config.batch_size, leader);
@@ -117,6 +168,8 @@ int run(int argc, char** argv, const distributed::Environment& env) {
         *replica, *optimizer, train_loader,
         {.scheduler = schedule.get(), .on_step = [&](std::int64_t step, std::int64_t, double loss) {
            progress.update(step, loss);
+           if (failing && epoch * train_loader.size() + step + 1 == config.fail_at_step)
+             inject_failure(config, env, config.fail_at_step);
            metrics.write({{"event", std::string("step")}, {"epoch", static_cast<long long>(epoch)},
                           {"step", static_cast<long long>(step)}, {"loss", loss}, {"lr", optimizer->lr()}});
          }});
