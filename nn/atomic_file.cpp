@@ -1,0 +1,77 @@
+#include <lamina/nn/atomic_file.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+namespace lamina::nn {
+namespace {
+std::runtime_error error(const std::string& what, const std::string& path) {
+  return std::runtime_error("cannot " + what + " '" + path + "': " + std::strerror(errno));
+}
+}  // namespace
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), temp_(path_ + ".tmp") {
+  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw error("create", temp_);
+  if (const char* kill = std::getenv("LAMINA_CHECKPOINT_KILL_AFTER_BYTES")) kill_after_ = std::strtoull(kill, nullptr, 10);
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(temp_.c_str());
+  }
+}
+
+void AtomicFile::write(const void* data, std::size_t n) {
+  const char* p = static_cast<const char*>(data);
+  if (written_ + n > kill_after_) {
+    // What a crash leaves: the bytes up to the kill point in the temp file, and no rename.
+    if (kill_after_ > written_ && ::write(fd_, p, static_cast<std::size_t>(kill_after_ - written_)) < 0) std::abort();
+    std::raise(SIGKILL);
+  }
+  while (n > 0) {
+    const ssize_t w = ::write(fd_, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) throw error("write", temp_);
+    p += w;
+    n -= static_cast<std::size_t>(w);
+    written_ += static_cast<std::uint64_t>(w);
+  }
+}
+
+void AtomicFile::write_at(std::uint64_t offset, const void* data, std::size_t n) {
+  if (offset + n > written_) throw std::logic_error("AtomicFile::write_at: past the bytes written to '" + temp_ + "'");
+  if (::pwrite(fd_, data, n, static_cast<off_t>(offset)) != static_cast<ssize_t>(n)) throw error("write", temp_);
+}
+
+void AtomicFile::commit() {
+  if (::fsync(fd_) != 0) throw error("sync", temp_);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    ::unlink(temp_.c_str());
+    throw error("close", temp_);
+  }
+  if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+    const auto e = error("rename '" + temp_ + "' to", path_);
+    ::unlink(temp_.c_str());
+    throw e;
+  }
+  // The rename itself is durable only once the directory is.
+  const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
+  const int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = d >= 0 && ::fsync(d) == 0;
+  if (d >= 0) ::close(d);
+  if (!synced) throw error("sync the directory", dir);
+}
+
+}  // namespace lamina::nn
