@@ -210,8 +210,10 @@ int run(int argc, char** argv, const distributed::Environment& env) {
     });
   }
 
+  launch::MetricsLog metrics(leader ? config.metrics_path : "");
+
   // Rank 0 writes; the others wait for its outcome, so a failed write stops every rank at the same step.
-  auto save_checkpoint = [&] {
+  auto save_checkpoint = [&](bool announce) {
     std::string error, path;
     if (leader) {
       try {
@@ -233,11 +235,11 @@ int run(int argc, char** argv, const distributed::Environment& env) {
       }
     }
     share_rank0_outcome(*group, error);
-    if (leader) std::printf("saved %s\n", path.c_str());
+    metrics.write({{"event", std::string("checkpoint")}, {"global_step", static_cast<long long>(global_step)},
+                   {"path", path}});
+    if (announce && leader) std::printf("saved %s\n", path.c_str());
   };
   const bool checkpointing = !config.checkpoint_dir.empty();
-
-  launch::MetricsLog metrics(leader ? config.metrics_path : "");
   if (leader) {
     std::printf("lamina-train: %d rank(s) on %s, %d thread(s) each; %lld training and %lld test samples\n",
                 env.world_size, env.hostname.c_str(), config.threads, static_cast<long long>(train.size()),
@@ -263,7 +265,7 @@ int run(int argc, char** argv, const distributed::Environment& env) {
            const bool epoch_ends = train_sampler.epoch() != epoch;
            if (checkpointing && config.checkpoint_every_steps > 0 && global_step % config.checkpoint_every_steps == 0 &&
                !epoch_ends)
-             save_checkpoint();
+             save_checkpoint(/*announce=*/false);  // the progress line is being drawn
            if (killed_here(env.world_rank, global_step)) std::raise(SIGKILL);
          }});
     progress.finish();
@@ -284,7 +286,7 @@ int run(int argc, char** argv, const distributed::Environment& env) {
                    {"samples_per_second", totals[2] / seconds}});
     const bool step_due = config.checkpoint_every_steps > 0 && global_step % config.checkpoint_every_steps == 0;
     const bool epoch_due = config.checkpoint_every_epochs > 0 && (epoch + 1) % config.checkpoint_every_epochs == 0;
-    if (checkpointing && (step_due || epoch_due || epoch + 1 == config.epochs)) save_checkpoint();
+    if (checkpointing && (step_due || epoch_due || epoch + 1 == config.epochs)) save_checkpoint(true);
   }
 
   if (!config.save_npz.empty()) {

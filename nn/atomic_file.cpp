@@ -12,6 +12,9 @@
 
 namespace lamina::nn {
 namespace {
+// Bytes written to temp files while the kill hook is armed, over all files of this process.
+std::uint64_t g_hooked_bytes = 0;
+
 std::runtime_error error(const std::string& what, const std::string& path) {
   return std::runtime_error("cannot " + what + " '" + path + "': " + std::strerror(errno));
 }
@@ -20,7 +23,8 @@ std::runtime_error error(const std::string& what, const std::string& path) {
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), temp_(path_ + ".tmp") {
   fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw error("create", temp_);
-  if (const char* kill = std::getenv("LAMINA_CHECKPOINT_KILL_AFTER_BYTES")) kill_after_ = std::strtoull(kill, nullptr, 10);
+  const char* kill = std::getenv("LAMINA_CHECKPOINT_KILL_AFTER_BYTES");
+  if (kill && *kill) kill_after_ = std::strtoull(kill, nullptr, 10);
 }
 
 AtomicFile::~AtomicFile() {
@@ -32,10 +36,14 @@ AtomicFile::~AtomicFile() {
 
 void AtomicFile::write(const void* data, std::size_t n) {
   const char* p = static_cast<const char*>(data);
-  if (written_ + n > kill_after_) {
-    // What a crash leaves: the bytes up to the kill point in the temp file, and no rename.
-    if (kill_after_ > written_ && ::write(fd_, p, static_cast<std::size_t>(kill_after_ - written_)) < 0) std::abort();
-    std::raise(SIGKILL);
+  if (kill_after_ != ~std::uint64_t{0}) {
+    if (g_hooked_bytes + n > kill_after_) {
+      // What a crash leaves: the bytes up to the kill point in the temp file, and no rename.
+      if (kill_after_ > g_hooked_bytes && ::write(fd_, p, static_cast<std::size_t>(kill_after_ - g_hooked_bytes)) < 0)
+        std::abort();
+      std::raise(SIGKILL);
+    }
+    g_hooked_bytes += n;
   }
   while (n > 0) {
     const ssize_t w = ::write(fd_, p, n);

@@ -4,7 +4,8 @@
 // the new one, never a mix — also after a crash. An AtomicFile destroyed without commit() removes its temp file.
 //
 // Test hook: when the environment variable LAMINA_CHECKPOINT_KILL_AFTER_BYTES is set to N, the process kills
-// itself with SIGKILL once N bytes of a temp file are written, as if the machine had died in the middle of a write.
+// itself with SIGKILL once N bytes have been written to temp files (counted over every AtomicFile created while it
+// is set, so N can fall inside, say, a run's second checkpoint), as if the machine had died in the middle of a write.
 #include <cstddef>
 #include <cstdint>
 #include <string>

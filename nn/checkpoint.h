@@ -78,12 +78,14 @@ Checkpoint load_checkpoint(const std::string& path);
 // The same checks and parsing for a file's bytes held in memory; `name` stands for the file in messages.
 Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::string& name);
 
-// Loads `state` into `model`: every name, shape and dtype must match. An error names `source` and every mismatch,
-// and leaves the model unchanged. Values move to each parameter's device (a checkpoint holds CPU data).
+// Loads `state` into `model`: every name, shape and dtype must match. An error (std::invalid_argument) names
+// `source` and every mismatch, and leaves the model unchanged. Values move to each parameter's device (a
+// checkpoint holds CPU data).
 void load_model_state(Module& model, const StateDict& state, const std::string& source);
 
 // Applies a loaded checkpoint: the model, the optimizer and scheduler (either may be null), then lamina's default
-// generator. All or nothing: when the optimizer's state does not fit, the model is put back as it was.
+// generator, with load_model_state's checks. All or nothing: when the optimizer's state does not fit, the model is
+// put back as it was. Errors are CheckpointErrors naming `source`.
 void restore_checkpoint(const Checkpoint& ckpt, const std::string& source, Module& model, Optimizer* optimizer,
                         LRScheduler* scheduler);
 

@@ -247,15 +247,15 @@ void save_npz(const std::string& path, const StateDict& state) {
       directory.put(static_cast<std::uint32_t>(e.offset));
       directory.put(e.name);
     }
-    const std::uint64_t directory_offset = file.size();
-    if (directory_offset + directory.str().size() >= kMax32)
+    const std::uint64_t directory_offset = file.size(), directory_size = directory.str().size();
+    if (directory_offset + directory_size >= kMax32)
       fail(path, "the state dict is too large for a zip file without zip64 (4 GiB, 65535 arrays)");
     directory.put(kEndOfDirectory);
     directory.put(std::uint16_t{0});
     directory.put(std::uint16_t{0});
     directory.put(static_cast<std::uint16_t>(entries.size()));
     directory.put(static_cast<std::uint16_t>(entries.size()));
-    directory.put(static_cast<std::uint32_t>(directory.str().size() - 4));
+    directory.put(static_cast<std::uint32_t>(directory_size));
     directory.put(static_cast<std::uint32_t>(directory_offset));
     directory.put(std::uint16_t{0});
     file.write(directory.str().data(), directory.str().size());
