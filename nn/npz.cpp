@@ -287,13 +287,18 @@ StateDict load_npz(const std::string& path) {
     --end;
   }
   std::uint64_t count = r.at<std::uint16_t>(end + 10, "the end record");
+  if (r.at<std::uint16_t>(end + 4, "the end record") != 0 || r.at<std::uint16_t>(end + 6, "the end record") != 0 ||
+      r.at<std::uint16_t>(end + 8, "the end record") != count)
+    fail(path, "a multi-disk (split) zip archive, or a damaged end record");
+  std::uint64_t directory_size = r.at<std::uint32_t>(end + 12, "the end record");
   std::uint64_t directory_offset = r.at<std::uint32_t>(end + 16, "the end record");
-  if (count == 0xFFFF || directory_offset == kMax32) {
+  if (count == 0xFFFF || directory_offset == kMax32 || directory_size == kMax32) {
     if (end < 20 || r.at<std::uint32_t>(end - 20, "the zip64 locator") != kZip64Locator)
       fail(path, "a zip64 archive without its zip64 locator");
     const auto record = r.at<std::uint64_t>(end - 12, "the zip64 locator");
     if (r.at<std::uint32_t>(record, "the zip64 end record") != kZip64End) fail(path, "a damaged zip64 end record");
     count = r.at<std::uint64_t>(record + 32, "the zip64 end record");
+    directory_size = r.at<std::uint64_t>(record + 40, "the zip64 end record");
     directory_offset = r.at<std::uint64_t>(record + 48, "the zip64 end record");
   }
 
@@ -337,8 +342,11 @@ StateDict load_npz(const std::string& path) {
     if (name.size() < 5 || name.compare(name.size() - 4, 4, ".npy") != 0) fail(path, "entry '" + name + "' is not a .npy array");
     if (flags & 1) fail(path, what + " is encrypted");
     if (r.at<std::uint32_t>(local, "a local header") != kLocalHeader) fail(path, what + ": damaged local header");
-    const std::uint64_t data = local + 30 + r.at<std::uint16_t>(local + 26, "a local header") +
-                               r.at<std::uint16_t>(local + 28, "a local header");
+    const auto local_name_len = r.at<std::uint16_t>(local + 26, "a local header");
+    r.check(local + 30, local_name_len, what + "'s local header");
+    if (std::string(reinterpret_cast<const char*>(r.ptr(local + 30)), local_name_len) != name)
+      fail(path, what + ": the local header names another file (damaged names)");
+    const std::uint64_t data = local + 30 + local_name_len + r.at<std::uint16_t>(local + 28, "a local header");
     r.check(data, compressed, what + "'s data");
 
     std::vector<std::uint8_t> inflated;
@@ -373,6 +381,9 @@ StateDict load_npz(const std::string& path) {
       fail(path, e.what());
     }
   }
+  if (pos != directory_offset + directory_size)
+    fail(path, "the central directory holds " + std::to_string(pos - directory_offset) + " bytes for " +
+                   std::to_string(count) + " entries, not the " + std::to_string(directory_size) + " announced");
   return out;
 }
 
