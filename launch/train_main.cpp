@@ -40,6 +40,7 @@
 #include <lamina/nn/dataset.h>
 #include <lamina/nn/fingerprint.h>
 #include <lamina/nn/npz.h>
+#include <lamina/nn/restore.h>
 #include <lamina/nn/sampler.h>
 #include <lamina/nn/training.h>
 

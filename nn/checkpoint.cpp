@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstdint>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -329,6 +330,14 @@ class PayloadReader {
       shape.push_back(number<std::int64_t>("the shape of '" + key + "'"));
       if (shape.back() < 0) throw CheckpointError(path_, "tensor '" + key + "' has a negative size in " + shape_str(shape));
     }
+    // Sizes no tensor can have: their product, zeros left out, overflows (an empty tensor could claim such sizes).
+    std::uint64_t product = 1;
+    for (std::int64_t d : shape)
+      if (d != 0) {
+        if (product > static_cast<std::uint64_t>(INT64_MAX) / static_cast<std::uint64_t>(d))
+          throw CheckpointError(path_, "tensor '" + key + "' has sizes " + shape_str(shape) + " whose product overflows");
+        product *= static_cast<std::uint64_t>(d);
+      }
     // Its byte count, refused as soon as it exceeds what is left (so the product cannot overflow either).
     std::uint64_t bytes = dtype_size(dtype);
     if (std::find(shape.begin(), shape.end(), 0) != shape.end()) bytes = 0;
@@ -439,21 +448,6 @@ Checkpoint parse_payload(std::streambuf& in, std::uint64_t size, const std::stri
   }
 }
 
-// Module::load_state_dict's strict check (names and shapes, nothing changed on failure) plus dtypes.
-void load_strictly(Module& model, const StateDict& state) {
-  std::string dtype_mismatches;
-  auto targets = model.named_parameters();
-  for (auto& entry : model.named_buffers()) targets.push_back(entry);
-  for (const auto& [name, t] : targets) {
-    const Tensor* src = state.find(name);
-    if (src && src->dtype() != t.dtype())
-      dtype_mismatches += std::string(" ") + name + " (file " + dtype_name(src->dtype()) + ", model " + dtype_name(t.dtype()) + ")";
-  }
-  if (!dtype_mismatches.empty())
-    throw std::invalid_argument("the state does not match the model; dtype mismatch:" + dtype_mismatches);
-  model.load_state_dict(state, /*strict=*/true);
-}
-
 // Whether `path` has a whole header that agrees with the file's size (no payload checksum: that is load's job).
 bool has_complete_header(const std::string& path) {
   FileDescriptor f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -556,38 +550,6 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
     throw CheckpointError(name, "damaged payload (checksum mismatch)");
   MemoryReader in(payload, static_cast<std::size_t>(header.payload_size));
   return parse_payload(in, header.payload_size, name);
-}
-
-void load_model_state(Module& model, const StateDict& state, const std::string& source) {
-  try {
-    load_strictly(model, state);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument("'" + source + "': " + e.what());
-  }
-}
-
-void restore_checkpoint(const Checkpoint& ckpt, const std::string& source, Module& model, Optimizer* optimizer,
-                        LRScheduler* scheduler) {
-  StateDict before;  // to put back if the optimizer's state does not fit
-  auto targets = model.named_parameters();
-  for (auto& entry : model.named_buffers()) targets.push_back(entry);
-  for (const auto& [name, t] : targets)
-    if (!t.is_deferred()) before.insert(name, t.detach().clone());
-  try {
-    load_strictly(model, ckpt.model);
-    if (optimizer) {
-      try {
-        optimizer->load_state_dict(ckpt.optimizer);
-      } catch (const std::exception&) {
-        model.load_state_dict(before, /*strict=*/false);
-        throw;
-      }
-    }
-    if (scheduler) scheduler->set_count(ckpt.scheduler_count);
-  } catch (const std::exception& e) {
-    throw CheckpointError(source, e.what());
-  }
-  default_generator().set_state(ckpt.rng);
 }
 
 std::string save_checkpoint_to_directory(const std::string& dir, const Checkpoint& ckpt, int keep) {

@@ -8,7 +8,7 @@
 //   ...
 //   nn::save_checkpoint("run/checkpoint-00000100.ckpt", ckpt);
 //   nn::Checkpoint back = nn::load_checkpoint("run/checkpoint-00000100.ckpt");
-//   nn::restore_checkpoint(back, "run/checkpoint-00000100.ckpt", model, &optimizer, &scheduler);
+//   nn::restore_checkpoint(back, "run/checkpoint-00000100.ckpt", model, &optimizer, &scheduler);  (nn/restore.h)
 //
 // File format, version 1 (little-endian):
 //   header, 40 bytes:  "LAMINACK" | u32 format version | u32 reserved (0) | u64 payload size |
@@ -39,9 +39,6 @@
 #include <vector>
 
 #include <lamina/core/random.h>
-#include <lamina/nn/lr_scheduler.h>
-#include <lamina/nn/module.h>
-#include <lamina/nn/optimizer.h>
 #include <lamina/nn/sampler.h>
 #include <lamina/nn/state_dict.h>
 
@@ -77,17 +74,6 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
 Checkpoint load_checkpoint(const std::string& path);
 // The same checks and parsing for a file's bytes held in memory; `name` stands for the file in messages.
 Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::string& name);
-
-// Loads `state` into `model`: every name, shape and dtype must match. An error (std::invalid_argument) names
-// `source` and every mismatch, and leaves the model unchanged. Values move to each parameter's device (a
-// checkpoint holds CPU data).
-void load_model_state(Module& model, const StateDict& state, const std::string& source);
-
-// Applies a loaded checkpoint: the model, the optimizer and scheduler (either may be null), then lamina's default
-// generator, with load_model_state's checks. All or nothing: when the optimizer's state does not fit, the model is
-// put back as it was. Errors are CheckpointErrors naming `source`.
-void restore_checkpoint(const Checkpoint& ckpt, const std::string& source, Module& model, Optimizer* optimizer,
-                        LRScheduler* scheduler);
 
 // --- a directory of checkpoints ---
 // Files are named checkpoint-<step, 8 digits>.ckpt; a file `latest` holds the name of the newest complete one and

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -78,7 +79,7 @@ struct Entry {
 // Bounds-checked little-endian reads from the file's bytes.
 class Reader {
  public:
-  Reader(const std::vector<std::uint8_t>& bytes, const std::string& path) : bytes_(bytes), path_(path) {}
+  Reader(std::span<const std::uint8_t> bytes, const std::string& path) : bytes_(bytes), path_(path) {}
   template <typename T>
   T at(std::uint64_t offset, const char* what) const {
     check(offset, sizeof(T), what);
@@ -91,10 +92,9 @@ class Reader {
       fail(path_, what + " lies outside the file (" + std::to_string(bytes_.size()) + " bytes)");
   }
   const std::uint8_t* ptr(std::uint64_t offset) const { return bytes_.data() + offset; }
-  std::uint64_t size() const { return bytes_.size(); }
 
  private:
-  const std::vector<std::uint8_t>& bytes_;
+  std::span<const std::uint8_t> bytes_;
   const std::string& path_;
 };
 
@@ -164,6 +164,13 @@ Tensor parse_npy(const std::uint8_t* data, std::uint64_t size, const std::string
     i = comma + 1;
   }
 
+  std::uint64_t product = 1;  // zeros left out: an empty array could claim sizes no array can have
+  for (std::int64_t d : shape)
+    if (d != 0) {
+      if (product > static_cast<std::uint64_t>(INT64_MAX) / static_cast<std::uint64_t>(d))
+        throw std::runtime_error(what + " has sizes " + shape_text + " whose product overflows");
+      product *= static_cast<std::uint64_t>(d);
+    }
   const std::uint64_t data_bytes = size - start - header_len;
   std::uint64_t bytes = dtype_size(dtype);
   if (std::find(shape.begin(), shape.end(), 0) != shape.end()) bytes = 0;
@@ -269,12 +276,16 @@ void save_npz(const std::string& path, const StateDict& state) {
 StateDict load_npz(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  const auto file_size = static_cast<std::uint64_t>(in.tellg());
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(file_size));
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(in.tellg()));
   in.seekg(0);
   if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
-    fail(path, "cannot read " + std::to_string(file_size) + " bytes");
+    fail(path, "cannot read " + std::to_string(bytes.size()) + " bytes");
+  return parse_npz(bytes, path);
+}
+
+StateDict parse_npz(std::span<const std::uint8_t> bytes, const std::string& path) {
   const Reader r(bytes, path);
+  const std::uint64_t file_size = bytes.size();
 
   // The end-of-central-directory record: the last 22 bytes, or earlier when the archive has a comment.
   if (file_size < 22) fail(path, "not a zip file (" + std::to_string(file_size) + " bytes)");

@@ -11,6 +11,8 @@
 // numpy.savez does) and is atomic like a checkpoint's; reading also takes deflated entries (numpy.savez_compressed)
 // and zip64 records (numpy.savez always writes them), checks every entry's CRC-32, and refuses anything else
 // with an error that names the file and the problem. Files of 4 GiB and more are not written.
+#include <cstdint>
+#include <span>
 #include <string>
 
 #include <lamina/nn/state_dict.h>
@@ -19,5 +21,7 @@ namespace lamina::nn {
 
 void save_npz(const std::string& path, const StateDict& state);
 StateDict load_npz(const std::string& path);
+// The same for a file's bytes in memory; `name` stands for the file in messages.
+StateDict parse_npz(std::span<const std::uint8_t> bytes, const std::string& name);
 
 }  // namespace lamina::nn

@@ -13,6 +13,7 @@
 #include <lamina/nn/dropout.h>
 #include <lamina/nn/fingerprint.h>
 #include <lamina/nn/lr_scheduler.h>
+#include <lamina/nn/restore.h>
 #include <lamina/nn/sgd.h>
 
 #include "nn/idx_files.h"
@@ -285,6 +286,20 @@ TEST(Checkpoint, PayloadLengthsAreCheckedBeforeAllocating) {
     b.u64(std::uint64_t{1} << 31);
     const std::string msg = error_for(b);
     EXPECT_TRUE(contains(msg, "tensor 'model.w' of shape [2147483648, 2147483648] and dtype float32 needs more than the 0 bytes left")) << msg;
+  }
+  {  // An empty tensor whose other sizes multiply past int64 (found by the fuzzer: it overflowed in Tensor::empty).
+    FileBuilder b;
+    b.u64(0);
+    b.counters();
+    b.u64(1);
+    b.str("model.w");
+    b.u8(1);
+    b.u8(3);
+    b.u64(std::uint64_t{1} << 40);
+    b.u64(std::uint64_t{1} << 40);
+    b.u64(0);
+    const std::string msg = error_for(b);
+    EXPECT_TRUE(contains(msg, "tensor 'model.w' has sizes [1099511627776, 1099511627776, 0] whose product overflows")) << msg;
   }
   {  // A string length of 2^60.
     FileBuilder b;

@@ -7,6 +7,7 @@
 #include <lamina/nn/checkpoint.h>
 #include <lamina/nn/fingerprint.h>
 #include <lamina/nn/npz.h>
+#include <lamina/nn/restore.h>
 
 #include "nn/idx_files.h"
 
