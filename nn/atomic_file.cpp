@@ -53,6 +53,20 @@ void AtomicFile::write(const void* data, std::size_t n) {
     n -= static_cast<std::size_t>(w);
     written_ += static_cast<std::uint64_t>(w);
   }
+  // Stream to the disk while writing rather than all at commit(): start the writeback of each finished window, and
+  // once the window before it is on the disk, drop it from the page cache. The disk works while the caller
+  // serializes, and a large file never holds more than two windows of dirty pages. (Errors surface at commit()'s
+  // fsync.)
+  while (written_ - streamed_ >= kWindow) {
+    ::sync_file_range(fd_, static_cast<off_t>(streamed_), kWindow, SYNC_FILE_RANGE_WRITE);
+    if (streamed_ >= kWindow) {
+      const auto previous = static_cast<off_t>(streamed_ - kWindow);
+      ::sync_file_range(fd_, previous, kWindow,
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+      ::posix_fadvise(fd_, previous, kWindow, POSIX_FADV_DONTNEED);
+    }
+    streamed_ += kWindow;
+  }
 }
 
 void AtomicFile::write_at(std::uint64_t offset, const void* data, std::size_t n) {

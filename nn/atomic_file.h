@@ -2,6 +2,7 @@
 // AtomicFile: a file that appears whole or not at all. It is written under "<path>.tmp" in the same directory;
 // commit() fsyncs it, renames it over `path` and fsyncs the directory, so a reader of `path` sees the old file or
 // the new one, never a mix — also after a crash. An AtomicFile destroyed without commit() removes its temp file.
+// A large file is streamed to the disk as it is written, and does not stay in the page cache (see write()).
 //
 // Test hook: when the environment variable LAMINA_CHECKPOINT_KILL_AFTER_BYTES is set to N, the process kills
 // itself with SIGKILL once N bytes have been written to temp files (counted over every AtomicFile created while it
@@ -33,7 +34,9 @@ class AtomicFile {
  private:
   std::string path_, temp_;
   int fd_ = -1;
+  static constexpr std::uint64_t kWindow = std::uint64_t{8} << 20;
   std::uint64_t written_ = 0;
+  std::uint64_t streamed_ = 0;  // bytes handed to the disk by write()'s streaming
   std::uint64_t kill_after_ = ~std::uint64_t{0};
 };
 

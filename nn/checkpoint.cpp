@@ -35,8 +35,9 @@ constexpr std::size_t kHeaderSize = 40;
 // The payload size in the header a temp file starts with; the real header replaces it after the last byte.
 constexpr std::uint64_t kUnfinished = ~std::uint64_t{0};
 constexpr unsigned kArchiveFlags = boost::archive::no_header | boost::archive::no_codecvt;
-constexpr std::size_t kBufferBytes = std::size_t{1} << 20;
+constexpr std::size_t kBufferBytes = std::size_t{4} << 20;
 constexpr std::uint8_t kMaxRank = 16;
+constexpr std::size_t kDataAlignment = 64;  // of tensor data within the file
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -132,6 +133,8 @@ class HashingFileWriter : public std::streambuf {
     buffer_.clear();
   }
   std::uint64_t payload_bytes() const { return payload_bytes_; }
+  // Bytes of payload handed to this writer so far (written or still buffered).
+  std::uint64_t position() const { return payload_bytes_ + buffer_.size(); }
   std::uint64_t checksum() const { return XXH3_64bits_digest(state_.get()); }
 
  protected:
@@ -166,61 +169,21 @@ class HashingFileWriter : public std::streambuf {
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state_;
 };
 
-// The payload's way back: buffered reads, and large requests (tensor data) read straight into the tensor.
-class FileReader : public std::streambuf {
- public:
-  FileReader(int fd, std::string path) : fd_(fd), path_(std::move(path)), buffer_(kBufferBytes) {}
-
- protected:
-  int_type underflow() override {
-    const ssize_t r = read_some(buffer_.data(), buffer_.size());
-    if (r <= 0) return traits_type::eof();
-    setg(buffer_.data(), buffer_.data(), buffer_.data() + r);
-    return traits_type::to_int_type(buffer_[0]);
-  }
-  std::streamsize xsgetn(char* s, std::streamsize n) override {
-    std::streamsize done = std::min<std::streamsize>(n, egptr() - gptr());
-    if (done > 0) {
-      std::memcpy(s, gptr(), static_cast<std::size_t>(done));
-      gbump(static_cast<int>(done));
-    }
-    if (n - done >= static_cast<std::streamsize>(buffer_.size())) {
-      while (done < n) {
-        const ssize_t r = read_some(s + done, static_cast<std::size_t>(n - done));
-        if (r <= 0) break;
-        done += r;
-      }
-      return done;
-    }
-    while (done < n && underflow() != traits_type::eof()) {
-      const std::streamsize k = std::min<std::streamsize>(n - done, egptr() - gptr());
-      std::memcpy(s + done, gptr(), static_cast<std::size_t>(k));
-      gbump(static_cast<int>(k));
-      done += k;
-    }
-    return done;
-  }
-
- private:
-  ssize_t read_some(char* data, std::size_t n) {
-    for (;;) {
-      const ssize_t r = ::read(fd_, data, n);
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) throw CheckpointError(path_, "cannot read: " + errno_text());
-      return r;
-    }
-  }
-
-  int fd_;
-  std::string path_;
-  std::vector<char> buffer_;
-};
-
+// The payload's way back, from memory. Tensor data is not read through it but skipped (seekoff), since the
+// parser takes it straight from memory.
 class MemoryReader : public std::streambuf {
  public:
   MemoryReader(const std::uint8_t* data, std::size_t n) {
     char* p = const_cast<char*>(reinterpret_cast<const char*>(data));  // only ever read
     setg(p, p, p + n);
+  }
+
+ protected:
+  pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode which) override {
+    if (dir != std::ios_base::cur || which != std::ios_base::in || off < 0 || off > egptr() - gptr())
+      return pos_type(off_type(-1));
+    setg(eback(), gptr() + off, egptr());
+    return pos_type(gptr() - eback());
   }
 };
 
@@ -262,7 +225,8 @@ void write_string(boost::archive::binary_oarchive& ar, const std::string& s) {
   ar.save_binary(s.data(), s.size());
 }
 
-void write_payload(boost::archive::binary_oarchive& ar, const Payload& p, const std::string& path) {
+void write_payload(boost::archive::binary_oarchive& ar, const HashingFileWriter& out, const Payload& p,
+                   const std::string& path) {
   ar << static_cast<std::uint64_t>(p.strings.size());
   for (const auto& [key, value] : p.strings) {
     write_string(ar, key);
@@ -283,16 +247,25 @@ void write_payload(boost::archive::binary_oarchive& ar, const Payload& p, const 
     ar << dtype_code(c.dtype());
     ar << static_cast<std::uint8_t>(c.dim());
     for (std::int64_t d : c.shape()) ar << d;
+    // Zero bytes up to the next multiple of kDataAlignment in the file, so that a reader holding the file in
+    // aligned memory can use the data where it lies.
+    const auto padding = static_cast<std::uint8_t>((kDataAlignment - (kHeaderSize + out.position() + 1) % kDataAlignment) % kDataAlignment);
+    ar << padding;
+    const std::array<char, kDataAlignment> zeros{};
+    ar.save_binary(zeros.data(), padding);
     ar.save_binary(c.raw_data(), static_cast<std::size_t>(c.numel()) * dtype_size(c.dtype()));
   }
 }
 
 // Reads the payload's primitives through Boost, charging each against the bytes left before it is read, so no
 // length in the file can make the reader allocate more than the file holds.
+//
+// The payload is in memory at `base` (kHeaderSize bytes into the file). Tensor data is used where it lies when
+// `owner` holds that memory (then the tensors are views that keep it alive), and copied out otherwise.
 class PayloadReader {
  public:
-  PayloadReader(std::streambuf& in, std::uint64_t size, const std::string& path)
-      : archive_(in, kArchiveFlags), left_(size), path_(path) {}
+  PayloadReader(MemoryReader& in, const std::uint8_t* base, std::uint64_t size, Tensor owner, const std::string& path)
+      : in_(in), archive_(in, kArchiveFlags), base_(base), size_(size), left_(size), owner_(std::move(owner)), path_(path) {}
 
   std::uint64_t left() const { return left_; }
 
@@ -349,9 +322,19 @@ class PayloadReader {
                                          " bytes left in the payload");
       bytes *= static_cast<std::uint64_t>(d);
     }
+    const auto padding = number<std::uint8_t>("the padding of '" + key + "'");
+    take(padding, "the padding of '" + key + "'");
+    const std::uint8_t* pad = base_ + (size_ - left_ - padding);
+    if (std::any_of(pad, pad + padding, [](std::uint8_t b) { return b != 0; }) ||
+        (kHeaderSize + size_ - left_) % kDataAlignment != 0)
+      throw CheckpointError(path_, "tensor '" + key + "' has bad padding before its data");
     take(bytes, "the data of '" + key + "'");
+    const std::uint8_t* data = base_ + (size_ - left_ - bytes);
+    in_.pubseekoff(static_cast<std::streamoff>(padding + bytes), std::ios_base::cur, std::ios_base::in);
+    if (owner_.defined() && bytes > 0)
+      return from_blob(owner_.impl_ptr(), const_cast<std::uint8_t*>(data), shape, dtype);
     Tensor t = Tensor::empty(shape, {.dtype = dtype});
-    archive_.load_binary(t.raw_data(), static_cast<std::size_t>(bytes));
+    if (bytes > 0) std::memcpy(t.raw_data(), data, static_cast<std::size_t>(bytes));
     return t;
   }
 
@@ -372,13 +355,17 @@ class PayloadReader {
     left_ -= n;
   }
 
+  MemoryReader& in_;
   boost::archive::binary_iarchive archive_;
-  std::uint64_t left_;
+  const std::uint8_t* base_;
+  std::uint64_t size_, left_;
+  Tensor owner_;
   const std::string& path_;
 };
 
-Checkpoint read_payload(std::streambuf& in, std::uint64_t size, const std::string& path) {
-  PayloadReader r(in, size, path);
+Checkpoint read_payload(const std::uint8_t* base, std::uint64_t size, const Tensor& owner, const std::string& path) {
+  MemoryReader in(base, static_cast<std::size_t>(size));
+  PayloadReader r(in, base, size, owner, path);
   Checkpoint c;
   const std::uint64_t strings = r.count("configuration entries");
   for (std::uint64_t i = 0; i < strings; ++i) {
@@ -416,7 +403,6 @@ Checkpoint read_payload(std::streambuf& in, std::uint64_t size, const std::strin
   const std::uint64_t tensors = r.count("tensors");
   for (std::uint64_t i = 0; i < tensors; ++i) {
     const std::string key = r.string("a tensor name");
-    Tensor t = r.tensor(key);
     StateDict* target = nullptr;
     std::string name;
     if (key.rfind("model.", 0) == 0) {
@@ -429,16 +415,16 @@ Checkpoint read_payload(std::streambuf& in, std::uint64_t size, const std::strin
       throw CheckpointError(path, "tensor '" + key + "' belongs to neither 'model.' nor 'optimizer.'");
     }
     if (target->contains(name)) throw CheckpointError(path, "tensor '" + key + "' appears twice");
-    target->insert(name, t);
+    target->insert(name, r.tensor(key));
   }
   if (r.left() != 0) throw CheckpointError(path, std::to_string(r.left()) + " bytes left over after the last tensor");
   return c;
 }
 
 // Runs the payload parser, turning Boost's and the allocator's exceptions into CheckpointErrors naming the file.
-Checkpoint parse_payload(std::streambuf& in, std::uint64_t size, const std::string& path) {
+Checkpoint parse_payload(const std::uint8_t* base, std::uint64_t size, const Tensor& owner, const std::string& path) {
   try {
-    return read_payload(in, size, path);
+    return read_payload(base, size, owner, path);
   } catch (const CheckpointError&) {
     throw;
   } catch (const boost::archive::archive_exception& e) {
@@ -495,7 +481,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
     HashingFileWriter out(file);
     {
       boost::archive::binary_oarchive ar(out, kArchiveFlags);
-      write_payload(ar, flatten(ckpt), path);
+      write_payload(ar, out, flatten(ckpt), path);
     }
     out.flush();
     const auto header = encode_header({.payload_size = out.payload_bytes(), .payload_checksum = out.checksum()});
@@ -522,25 +508,22 @@ Checkpoint load_checkpoint(const std::string& path) {
     throw CheckpointError(path, "the file shrank while it was read");
   const Header header = decode_header(header_bytes.data(), file_size, path);
 
-  // First pass: the checksum, before any byte of the payload is interpreted.
-  {
-    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
-    XXH3_64bits_reset(state.get());
-    std::vector<char> buffer(kBufferBytes);
-    for (std::uint64_t left = header.payload_size; left > 0;) {
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buffer.size()));
-      if (!read_all(f.fd, buffer.data(), n, path)) throw CheckpointError(path, "the file shrank while it was read");
-      XXH3_64bits_update(state.get(), buffer.data(), n);
-      left -= n;
-    }
-    if (XXH3_64bits_digest(state.get()) != header.payload_checksum)
-      throw CheckpointError(path, "damaged payload (checksum mismatch)");
+  // The whole file goes into one aligned block (the tensors will be views into it), read in pieces that are hashed
+  // while they are still in the CPU's cache. Nothing is interpreted before the checksum matches.
+  Tensor block = Tensor::empty({static_cast<std::int64_t>((file_size + 7) / 8)}, {.dtype = DType::Int64});
+  auto* bytes = static_cast<std::uint8_t*>(block.raw_data());
+  std::memcpy(bytes, header_bytes.data(), kHeaderSize);
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
+  XXH3_64bits_reset(state.get());
+  for (std::uint64_t at = kHeaderSize; at < file_size;) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(file_size - at, kBufferBytes));
+    if (!read_all(f.fd, reinterpret_cast<char*>(bytes + at), n, path)) throw CheckpointError(path, "the file shrank while it was read");
+    XXH3_64bits_update(state.get(), bytes + at, n);
+    at += n;
   }
-
-  // Second pass: parse, reading tensor data straight into the tensors.
-  if (::lseek(f.fd, static_cast<off_t>(kHeaderSize), SEEK_SET) < 0) throw CheckpointError(path, "cannot seek: " + errno_text());
-  FileReader in(f.fd, path);
-  return parse_payload(in, header.payload_size, path);
+  if (XXH3_64bits_digest(state.get()) != header.payload_checksum)
+    throw CheckpointError(path, "damaged payload (checksum mismatch)");
+  return parse_payload(bytes + kHeaderSize, header.payload_size, block, path);
 }
 
 Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::string& name) {
@@ -548,8 +531,7 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
   const std::uint8_t* payload = bytes.data() + kHeaderSize;
   if (XXH3_64bits(payload, static_cast<std::size_t>(header.payload_size)) != header.payload_checksum)
     throw CheckpointError(name, "damaged payload (checksum mismatch)");
-  MemoryReader in(payload, static_cast<std::size_t>(header.payload_size));
-  return parse_payload(in, header.payload_size, name);
+  return parse_payload(payload, header.payload_size, Tensor(), name);
 }
 
 std::string save_checkpoint_to_directory(const std::string& dir, const Checkpoint& ckpt, int keep) {

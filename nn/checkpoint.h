@@ -19,7 +19,8 @@
 //                        counters  (key, i64)     "epoch", "step", "scheduler.count", "rng.seed", ...
 //                        tensors   (key, tensor)  "model.<name>", "optimizer.<name>"
 //                      A string is a u64 length and its bytes; a tensor is a u8 dtype code (1 float32,
-//                      2 float64, 3 int64), a u8 rank, rank i64 sizes, then its elements (row-major, CPU).
+//                      2 float64, 3 int64), a u8 rank, rank i64 sizes, a u8 count of zero bytes that follow so
+//                      that its elements (row-major, CPU) start at a multiple of 64 bytes in the file.
 // The payload is a list of named primitives, not an object graph: Boost only encodes the primitives, and every
 // length the reader meets is checked against the bytes that are left before anything is allocated.
 //
@@ -70,7 +71,9 @@ struct Checkpoint {
 // failure throws CheckpointError naming the file and the cause, and leaves any previous file at `path` as it was.
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
 
-// Reads and fully verifies a checkpoint file.
+// Reads and fully verifies a checkpoint file. The file is read into one block of memory, and the tensors of the
+// result are views into it (what restore_checkpoint copies out): one read of the bytes, no second copy. A tensor
+// kept after the Checkpoint is gone keeps the whole block alive.
 Checkpoint load_checkpoint(const std::string& path);
 // The same checks and parsing for a file's bytes held in memory; `name` stands for the file in messages.
 Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::string& name);

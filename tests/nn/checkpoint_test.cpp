@@ -153,6 +153,11 @@ TEST(Checkpoint, RoundTripIsBitwise) {
   EXPECT_EQ(loaded.epoch_samples_seen, 10);
   EXPECT_EQ(loaded.config, saved.config);
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  // Loaded tensors are views into the file's block, each starting on a 64-byte boundary.
+  for (const auto& [name, t] : loaded.model) {
+    if (t.numel() == 0) continue;
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(t.raw_data()) % 64, 0u) << name;
+  }
 
   // The in-memory reader agrees.
   const nn::Checkpoint parsed = nn::parse_checkpoint(read_file(path), "memory");
