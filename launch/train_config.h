@@ -1,6 +1,7 @@
 #pragma once
 // The configuration of a lamina-train run: the command line, with defaults filled in from the chosen recipe.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,15 @@ struct TrainConfig {
   std::int64_t fail_at_step = 0;
   int fail_rank = 0;
   std::string fail_mode = "throw";
+
+  // Checkpoints (when they are written: see train_main.cpp).
+  std::string checkpoint_dir;
+  std::int64_t checkpoint_every_steps = 0;  // --checkpoint-every N
+  int checkpoint_every_epochs = 0;          // --checkpoint-every Nepoch(s)
+  int keep = 3;                             // checkpoints kept in checkpoint_dir; 0: all
+  std::string resume;                       // "latest" (in checkpoint_dir) or a checkpoint file; empty: start afresh
+  std::string init_from;                    // an .npz of model weights to start from
+  std::string save_npz;                     // write the final model weights to this .npz (rank 0)
 };
 
 // Parses argv into a config; on --help or a bad flag it prints (on rank 0) and returns the exit code to use.
@@ -50,6 +60,11 @@ std::shared_ptr<nn::Module> make_model(const TrainConfig& config);
 std::unique_ptr<nn::Optimizer> make_optimizer(const TrainConfig& config, const nn::NamedParameters& parameters);
 // The per-step schedule (or null), over `total_steps`.
 std::unique_ptr<nn::LRScheduler> make_schedule(const TrainConfig& config, nn::Optimizer& optimizer, std::int64_t total_steps);
+
+// What makes two runs the same trajectory (model, data, batch, optimizer, schedule, seed, ...), as strings: stored
+// in a checkpoint and compared on resume. `train_samples` is the size of the training set actually used. The world
+// size is not part of it: a run may resume at another one.
+std::map<std::string, std::string> run_identity(const TrainConfig& config, std::int64_t train_samples);
 
 // One line describing the run, for the log.
 std::string describe(const TrainConfig& config);

@@ -6,11 +6,30 @@
 // DistributedDataParallel averages the gradients. Rank 0 prints progress and per-epoch test accuracy (evaluated
 // over all ranks' shards of the test set), and every rank ends with the fingerprint of its parameters: they are
 // equal when the replicas are.
+//
+// Checkpoints. With --checkpoint-dir D, rank 0 writes D/checkpoint-<step>.ckpt (nn/checkpoint.h) at the end of
+// training, and also after every N-th optimizer step (--checkpoint-every N; a step that ends an epoch is saved after
+// that epoch's evaluation instead) or at the end of every N-th epoch (--checkpoint-every Nepochs); it keeps the last
+// --keep of them. The other ranks wait for rank 0's outcome, and a failed write stops every rank with its path and
+// cause. --resume continues from the latest complete checkpoint in D (--resume PATH: from that file), on every rank;
+// the checkpoint must come from the same run (model, data, global batch, optimizer, schedule, seed, epochs: see
+// launch::run_identity), and may come from another world size.
+//
+// What a resume reproduces. At the world size it was saved at, the rest of the run is bitwise that of a run that
+// never stopped: the same remaining batches (DistributedSampler::resume_epoch), parameters, optimizer state, LR
+// schedule and generator, so every later "step" metrics line and the final fingerprint are identical. At another
+// world size the global batches are still the same samples in the same order, but each is split differently over
+// the ranks, so gradients are summed in another order: the run agrees with the uninterrupted one to rounding, not
+// bitwise — for models without BatchNorm (whose batch statistics are per rank, so a different split is a different
+// computation). The epoch's summary line after a mid-epoch resume covers only the steps run since the resume.
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -21,9 +40,12 @@
 #include <lamina/distributed/environment.h>
 #include <lamina/distributed/mpi_process_group.h>
 #include <lamina/lamina.h>
+#include <lamina/nn/checkpoint.h>
 #include <lamina/nn/data_loader.h>
 #include <lamina/nn/dataset.h>
 #include <lamina/nn/fingerprint.h>
+#include <lamina/nn/npz.h>
+#include <lamina/nn/restore.h>
 #include <lamina/nn/sampler.h>
 #include <lamina/nn/training.h>
 
@@ -94,6 +116,62 @@ void inject_failure(const launch::TrainConfig& config, const distributed::Enviro
   throw std::runtime_error("injected failure after step " + std::to_string(step));
 }
 
+// An error every rank met at the same point of the run (so no rank waits in a collective for another): the job
+// ends with a message from every rank and a non-zero exit code, without an MPI abort.
+class JobError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Runs `fn` on every rank and agrees on the outcome: when it failed on any rank, every rank throws a JobError —
+// with its own error, or naming the ranks that failed.
+void on_every_rank(distributed::ProcessGroup& group, const std::function<void()>& fn) {
+  std::string error;
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const auto failed = sum_over_ranks(group, {error.empty() ? 0.0 : 1.0});
+  if (!error.empty()) throw JobError(error);
+  if (failed[0] > 0) throw JobError(std::to_string(static_cast<int>(failed[0])) + " other rank(s) failed (see their errors)");
+}
+
+// Sends rank 0's error (empty: none) to every rank, which then all throw it as a JobError.
+void share_rank0_outcome(distributed::ProcessGroup& group, const std::string& error) {
+  Tensor length = from_vector<std::int64_t>({static_cast<std::int64_t>(error.size())}, {1});
+  group.broadcast(length, 0)->wait();
+  const std::int64_t n = length.data<std::int64_t>()[0];
+  if (n == 0) return;
+  Tensor text = zeros({(n + 7) / 8}, {.dtype = DType::Int64});
+  if (group.rank() == 0) std::memcpy(text.raw_data(), error.data(), error.size());
+  group.broadcast(text, 0)->wait();
+  const std::string message(static_cast<const char*>(text.raw_data()), static_cast<std::size_t>(n));
+  throw JobError(group.rank() == 0 ? message : "rank 0 failed: " + message);
+}
+
+// The run identity of a checkpoint against this run's: every difference, or "" when they match.
+std::string identity_differences(const std::map<std::string, std::string>& saved,
+                                 const std::map<std::string, std::string>& now) {
+  std::string out;
+  for (const auto& [key, value] : now) {
+    const auto it = saved.find(key);
+    const std::string was = it == saved.end() ? "(absent)" : it->second;
+    if (was != value) out += (out.empty() ? "" : ", ") + key + " " + was + " (this run: " + value + ")";
+  }
+  return out;
+}
+
+// Test hook: LAMINA_TRAIN_KILL_AT_STEP="rank:step" makes that rank SIGKILL itself right after global step `step`
+// (and after any checkpoint written there), as if its machine had died mid-epoch.
+bool killed_here(int rank, std::int64_t global_step) {
+  const char* spec = std::getenv("LAMINA_TRAIN_KILL_AT_STEP");
+  if (!spec) return false;
+  int kill_rank = -1;
+  long long kill_step = -1;
+  return std::sscanf(spec, "%d:%lld", &kill_rank, &kill_step) == 2 && kill_rank == rank && kill_step == global_step;
+}
+
 int run(int argc, char** argv, const distributed::Environment& env) {
   const bool leader = env.world_rank == 0;
   launch::TrainConfig config;
@@ -133,6 +211,7 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   StridedSampler test_sampler(test.size(), env.world_rank, env.world_size);
   nn::DataLoader train_loader(train, per_rank_batch, train_sampler);
   nn::DataLoader test_loader(test, 1024, test_sampler);
+  const std::int64_t steps_per_epoch = train_loader.size();
 
   std::shared_ptr<nn::Module> model = launch::make_model(config);
   if (config.recipe == "d2l") {
@@ -148,12 +227,75 @@ int run(int argc, char** argv, const distributed::Environment& env) {
     (*model)(train.get_batch(std::vector<std::int64_t>{0}).inputs);
     model->train();
   }
+  if (!config.init_from.empty())
+    on_every_rank(*group, [&] { nn::load_model_state(*model, nn::load_npz(config.init_from), config.init_from); });
   std::shared_ptr<nn::Module> replica = model;
   if (env.world_size > 1) replica = std::make_shared<distributed::DistributedDataParallel>(model, group);
   auto optimizer = launch::make_optimizer(config, replica->named_parameters());
-  auto schedule = launch::make_schedule(config, *optimizer, config.epochs * train_loader.size());
+  auto schedule = launch::make_schedule(config, *optimizer, config.epochs * steps_per_epoch);
+  const std::map<std::string, std::string> identity = launch::run_identity(config, train.size());
+
+  // Resume: every rank reads the checkpoint (a shared file system is assumed) and applies it.
+  std::int64_t global_step = 0;
+  int start_epoch = 0;
+  if (!config.resume.empty()) {
+    std::string path = config.resume;
+    on_every_rank(*group, [&] {
+      if (config.resume == "latest") {
+        const nn::CheckpointDirectory found = nn::scan_checkpoint_directory(config.checkpoint_dir);
+        if (leader)
+          for (const std::string& tmp : found.unfinished)
+            std::printf("note: %s is the remains of a checkpoint write that did not finish; it is ignored\n", tmp.c_str());
+        if (!found.latest) throw std::runtime_error("--resume: no complete checkpoint in '" + config.checkpoint_dir + "'");
+        path = *found.latest;
+      }
+      const nn::Checkpoint ckpt = nn::load_checkpoint(path);
+      if (const std::string diff = identity_differences(ckpt.config, identity); !diff.empty())
+        throw std::runtime_error("cannot resume from '" + path + "': it was saved by a different run: " + diff);
+      nn::restore_checkpoint(ckpt, path, *model, optimizer.get(), schedule.get());
+      train_sampler.resume_epoch(ckpt.epoch, ckpt.epoch_samples_seen);
+      global_step = ckpt.step;
+      start_epoch = static_cast<int>(ckpt.epoch);
+      if (leader) {
+        const auto saved_world = ckpt.config.find("world_size");
+        std::printf("resumed from %s: epoch %d, step %lld, %lld samples of the epoch seen (saved by %s rank(s))\n",
+                    path.c_str(), start_epoch + 1, static_cast<long long>(global_step),
+                    static_cast<long long>(ckpt.epoch_samples_seen),
+                    saved_world == ckpt.config.end() ? "?" : saved_world->second.c_str());
+      }
+    });
+  }
 
   launch::MetricsLog metrics(leader ? config.metrics_path : "");
+
+  // Rank 0 writes; the others wait for its outcome, so a failed write stops every rank at the same step.
+  auto save_checkpoint = [&](bool announce) {
+    std::string error, path;
+    if (leader) {
+      try {
+        nn::Checkpoint ckpt;
+        ckpt.model = model->state_dict();
+        ckpt.optimizer = optimizer->state_dict();
+        ckpt.scheduler_count = schedule ? schedule->count() : 0;
+        ckpt.epoch = train_sampler.epoch();
+        ckpt.step = global_step;
+        ckpt.rng = default_generator().state();
+        ckpt.sampler_position = train_sampler.position();
+        ckpt.epoch_samples_seen = train_sampler.samples_seen();
+        ckpt.config = identity;
+        ckpt.config["world_size"] = std::to_string(env.world_size);
+        ckpt.config["threads"] = std::to_string(config.threads);
+        path = nn::save_checkpoint_to_directory(config.checkpoint_dir, ckpt, config.keep);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    share_rank0_outcome(*group, error);
+    metrics.write({{"event", std::string("checkpoint")}, {"global_step", static_cast<long long>(global_step)},
+                   {"path", path}});
+    if (announce && leader) std::printf("saved %s\n", path.c_str());
+  };
+  const bool checkpointing = !config.checkpoint_dir.empty();
   if (leader) {
     std::printf("%s; %lld training and %lld test samples\n", launch::describe(config).c_str(),
                 static_cast<long long>(train.size()), static_cast<long long>(test.size()));
@@ -161,17 +303,27 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   }
 
   const bool failing = config.fail_at_step > 0 && config.fail_rank == env.world_rank;
-  for (int epoch = 0; epoch < config.epochs; ++epoch) {
+  for (int epoch = start_epoch; epoch < config.epochs; ++epoch) {
     train_sampler.set_epoch(epoch);
+    const std::int64_t first_step = steps_per_epoch - train_loader.size();  // > 0 in an epoch resumed mid-way
     launch::ProgressBar progress(epoch + 1, config.epochs, train_loader.size(), config.batch_size, leader);
     const nn::EpochStats stats = nn::train_epoch(
         *replica, *optimizer, train_loader,
         {.scheduler = schedule.get(), .on_step = [&](std::int64_t step, std::int64_t, double loss) {
+           ++global_step;
            progress.update(step, loss);
            if (failing && epoch * train_loader.size() + step + 1 == config.fail_at_step)
              inject_failure(config, env, config.fail_at_step);
            metrics.write({{"event", std::string("step")}, {"epoch", static_cast<long long>(epoch)},
-                          {"step", static_cast<long long>(step)}, {"loss", loss}, {"lr", optimizer->lr()}});
+                          {"step", static_cast<long long>(first_step + step)},
+                          {"global_step", static_cast<long long>(global_step)}, {"loss", loss},
+                          {"lr", optimizer->lr()}});
+           // The epoch's last step is saved after its evaluation, below.
+           const bool epoch_ends = train_sampler.epoch() != epoch;
+           if (checkpointing && config.checkpoint_every_steps > 0 && global_step % config.checkpoint_every_steps == 0 &&
+               !epoch_ends)
+             save_checkpoint(/*announce=*/false);  // the progress line is being drawn
+           if (killed_here(env.world_rank, global_step)) std::raise(SIGKILL);
          }});
     progress.finish();
     const nn::EpochStats eval = nn::evaluate(*model, test_loader);
@@ -189,6 +341,21 @@ int run(int argc, char** argv, const distributed::Environment& env) {
     metrics.write({{"event", std::string("epoch")}, {"epoch", static_cast<long long>(epoch)}, {"train_loss", train_loss},
                    {"train_accuracy", train_accuracy}, {"test_accuracy", test_accuracy}, {"seconds", seconds},
                    {"samples_per_second", totals[2] / seconds}});
+    const bool step_due = config.checkpoint_every_steps > 0 && global_step % config.checkpoint_every_steps == 0;
+    const bool epoch_due = config.checkpoint_every_epochs > 0 && (epoch + 1) % config.checkpoint_every_epochs == 0;
+    if (checkpointing && (step_due || epoch_due || epoch + 1 == config.epochs)) save_checkpoint(true);
+  }
+
+  if (!config.save_npz.empty()) {
+    std::string error;
+    if (leader) {
+      try {
+        nn::save_npz(config.save_npz, model->state_dict());
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    share_rank0_outcome(*group, error);
   }
 
   const std::uint64_t fp = nn::fingerprint(model->parameters());
@@ -209,6 +376,9 @@ int main(int argc, char** argv) {
   distributed::MpiRuntime mpi(&argc, &argv);
   try {
     return run(argc, argv, mpi.env());
+  } catch (const JobError& e) {
+    std::fprintf(stderr, "lamina-train: rank %d: %s\n", mpi.env().world_rank, e.what());
+    return 2;
   } catch (const std::exception& e) {
     distributed::abort_job(e);
   }
