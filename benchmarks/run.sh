@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs the figures recorded in benchmarks/README.md: 1 and 2 threads, 5 repetitions in random order, medians,
-# and the ratios to the targets. OPENBLAS_CORETYPE is passed through as set.   Usage: benchmarks/run.sh [build dir]
+# and the ratios to the targets. Both sides of each comparison run in the same process, under the same
+# OPENBLAS_CORETYPE (Haswell unless set, as in the other benchmarks).   Usage: benchmarks/run.sh [build dir]
 set -euo pipefail
 build=${1:-build}
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-Haswell}
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 out=$(mktemp -d)
 for threads in 1 2; do
   for program in matmul elementwise; do
@@ -30,4 +33,5 @@ for t in (1, 2):
         ours = e[f"BM_{op}/real_time"]
         print(f"| {t} | {op.lower()} | {ours:.1f} | {copy:.1f} | {ours / copy:.2f} |")
 PY
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -rf "$out"
