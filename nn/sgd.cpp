@@ -35,10 +35,17 @@ void SGD::step() {
       const T* pg = g.data<T>();
       T* pb = with_momentum ? buf.data<T>() : nullptr;
       const std::int64_t n = p.numel();
-#pragma omp parallel for if (n > kParallelGrain)
-      for (std::int64_t i = 0; i < n; ++i) {
-        T unused = T(0);
-        rule(pp[i], pg[i], pb ? pb[i] : unused);
+      // Two loops rather than one that picks the buffer per element: that choice keeps the compiler from
+      // vectorizing (plain SGD ran ~10x slower).
+      if (pb) {
+#pragma omp parallel for simd if (n > kParallelGrain)
+        for (std::int64_t i = 0; i < n; ++i) rule(pp[i], pg[i], pb[i]);
+      } else {
+#pragma omp parallel for simd if (n > kParallelGrain)
+        for (std::int64_t i = 0; i < n; ++i) {
+          T unused = T(0);
+          rule(pp[i], pg[i], unused);
+        }
       }
     });
   }
