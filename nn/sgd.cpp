@@ -35,16 +35,17 @@ void SGD::step() {
       const T* pg = g.data<T>();
       T* pb = with_momentum ? buf.data<T>() : nullptr;
       const std::int64_t n = p.numel();
-      // Two loops rather than one that picks the buffer per element: that choice keeps the compiler from
-      // vectorizing (plain SGD ran ~10x slower).
+      // Each thread works on its own copy of the rule, and the buffer is not picked per element: then the
+      // compiler sees the rule's settings as loop invariants and vectorizes (plain SGD ran ~5x slower).
+      const rules::Sgd r = rule;
       if (pb) {
-#pragma omp parallel for simd if (n > kParallelGrain)
-        for (std::int64_t i = 0; i < n; ++i) rule(pp[i], pg[i], pb[i]);
+#pragma omp parallel for simd if (n > kParallelGrain) firstprivate(r)
+        for (std::int64_t i = 0; i < n; ++i) r(pp[i], pg[i], pb[i]);
       } else {
-#pragma omp parallel for simd if (n > kParallelGrain)
+#pragma omp parallel for simd if (n > kParallelGrain) firstprivate(r)
         for (std::int64_t i = 0; i < n; ++i) {
           T unused = T(0);
-          rule(pp[i], pg[i], unused);
+          r(pp[i], pg[i], unused);
         }
       }
     });
