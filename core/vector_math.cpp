@@ -28,9 +28,9 @@ LAMINA_INLINE float exp_in_range(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  // 2^n for n in [-126, 128): 2^n = 2 * 2^(n-1) keeps n = 128 (x near kExpHigh) inside the exponent's range.
-  const float two_n = std::bit_cast<float>((k + 126) << 23);
-  return 2.0f * (p * two_n);
+  // 2^n as 2^(n/2) * 2^(n - n/2): n runs from -126 to 128, past the range of one float's exponent field.
+  const std::int32_t half = k >> 1;
+  return p * std::bit_cast<float>((half + 127) << 23) * std::bit_cast<float>((k - half + 127) << 23);
 }
 
 LAMINA_INLINE float exp_one(float x) {
