@@ -80,7 +80,7 @@ class Batches {
       return;
     }
     if (data != "fashion-mnist") throw std::invalid_argument("unknown data '" + data + "' (fashion-mnist or synthetic)");
-    dataset_ = std::make_unique<nn::TensorDataset>(nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Train));
+    dataset_ = std::make_unique<nn::ImageDataset>(nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Train));
     sampler_ = std::make_unique<nn::RandomSampler>(dataset_->size(), 0);
     loader_ = std::make_unique<nn::DataLoader>(*dataset_, batch, *sampler_, /*drop_last=*/true);
     it_ = loader_->begin();
@@ -96,7 +96,7 @@ class Batches {
 
  private:
   nn::Batch synthetic_;
-  std::unique_ptr<nn::TensorDataset> dataset_;
+  std::unique_ptr<nn::ImageDataset> dataset_;
   std::unique_ptr<nn::RandomSampler> sampler_;
   std::unique_ptr<nn::DataLoader> loader_;
   nn::DataLoader::Iterator it_{nullptr};
