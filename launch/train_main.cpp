@@ -201,8 +201,8 @@ int run(int argc, char** argv, const distributed::Environment& env) {
     std::fflush(stdout);
   }
   const nn::FashionMnistOptions data_options{.standardize = config.standardize};
-  nn::TensorDataset train = nn::load_fashion_mnist(config.data_dir, nn::Split::Train, data_options);
-  nn::TensorDataset test = nn::load_fashion_mnist(config.data_dir, nn::Split::Test, data_options);
+  nn::ImageDataset train = nn::load_fashion_mnist(config.data_dir, nn::Split::Train, data_options);
+  nn::ImageDataset test = nn::load_fashion_mnist(config.data_dir, nn::Split::Test, data_options);
   if (config.train_samples > 0 && config.train_samples < train.size()) train = train.head(config.train_samples);
   if (config.test_samples > 0 && config.test_samples < test.size()) test = test.head(config.test_samples);
 

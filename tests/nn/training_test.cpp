@@ -16,8 +16,8 @@ TEST(Training, MlpLearnsFashionMnistSubset) {
   if (!std::filesystem::exists(std::string(nn::kFashionMnistDir) + "/train-images-idx3-ubyte.gz"))
     GTEST_SKIP() << "Debian's dataset-fashion-mnist is not installed at " << nn::kFashionMnistDir;
   manual_seed(0);
-  const nn::TensorDataset train = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Train, {.standardize = true}).head(4096);
-  const nn::TensorDataset test = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Test, {.standardize = true}).head(2048);
+  const nn::ImageDataset train = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Train, {.standardize = true}).head(4096);
+  const nn::ImageDataset test = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Test, {.standardize = true}).head(2048);
   nn::RandomSampler sampler(train.size(), 0);
   nn::SequentialSampler test_sampler(test.size());
   nn::DataLoader train_loader(train, 128, sampler);
