@@ -9,7 +9,7 @@
 //
 // Prints one JSON line: median and mean ms per step, CPU ms per step (process CPU time over the timed steps:
 // other jobs on a shared machine inflate wall time, not CPU time), samples/s at the median, and the peak RSS of
-// the whole run (VmHWM). For the MLP it also times, after every step, the step's five GEMMs called directly on
+// the whole run (VmHWM), and the caching allocator's misses during the timed steps. For the MLP it also times, after every step, the step's five GEMMs called directly on
 // cblas_sgemm (forward x·W1ᵀ and h·W2ᵀ; backward g·W2, gᵀ·h and g1ᵀ·x): the floor no framework goes below, measured
 // under the same load as the steps.
 #include <cblas.h>
@@ -159,8 +159,10 @@ int main(int argc, char** argv) {
   const std::unique_ptr<MlpGemms> gemms = model_name == "mlp" ? std::make_unique<MlpGemms>(batch) : nullptr;
   std::vector<double> times, gemm_times;
   double cpu = 0, loss_value = 0;
+  std::uint64_t system_allocs = 0;  // caching-allocator misses during the timed steps
   for (int step = 0; step < warmup + steps; ++step) {
     const nn::Batch b = batches.next();
+    if (step == warmup) system_allocs = CachingHostAllocator::instance().stats().system_allocs;
     const double c0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     optimizer.zero_grad();
@@ -176,13 +178,14 @@ int main(int argc, char** argv) {
     gemm_times.push_back(gemm_ms);
     cpu += (c1 - c0) * 1e3;
   }
+  system_allocs = CachingHostAllocator::instance().stats().system_allocs - system_allocs;
   const double median = median_of(times);
   const double mean = std::accumulate(times.begin(), times.end(), 0.0) / static_cast<double>(times.size());
   std::printf("{\"framework\": \"lamina\", \"model\": \"%s\", \"batch\": %lld, \"threads\": %d, \"steps\": %d, "
               "\"data\": \"%s\", \"ms_median\": %.4f, \"ms_mean\": %.4f, \"ms_min\": %.4f, \"cpu_ms\": %.4f, "
-              "\"samples_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"last_loss\": %.5f, \"gemm_floor_ms\": %.4f}\n",
+              "\"samples_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"last_loss\": %.5f, \"gemm_floor_ms\": %.4f, \"allocator_misses\": %llu}\n",
               model_name.c_str(), static_cast<long long>(batch), threads, steps, data.c_str(), median, mean, *std::min_element(times.begin(), times.end()),
               cpu / static_cast<double>(times.size()), 1e3 * static_cast<double>(batch) / median, peak_rss_mb(), loss_value,
-              gemms ? median_of(gemm_times) : 0.0);
+              gemms ? median_of(gemm_times) : 0.0, static_cast<unsigned long long>(system_allocs));
   return 0;
 }

@@ -458,10 +458,19 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
       const T* x = other.data<T>();
 #pragma omp parallel for simd if (n > kParallelGrain)
       for (std::int64_t i = 0; i < n; ++i) y[i] += a * x[i];
-    } else {
+    } else if (n > 0) {
+      // Row by row, as strided_copy: the index arithmetic once per row.
       const T* x = other.data<T>();
-      const OffsetCalculator off = make_offset_calculator(shape(), broadcast_strides(other, shape()));
-      for (std::int64_t i = 0; i < n; ++i) y[i] += a * x[off(i)];
+      const Shape strides = broadcast_strides(other, shape());
+      const std::int64_t inner = dim() == 0 ? 1 : shape().back(), step = dim() == 0 ? 0 : strides.back();
+      const Shape outer(shape().begin(), shape().end() - (dim() == 0 ? 0 : 1));
+      const OffsetCalculator off = make_offset_calculator(outer, Shape(strides.begin(), strides.begin() + outer.size()));
+#pragma omp parallel for if (n > kParallelGrain)
+      for (std::int64_t r = 0; r < n / inner; ++r) {
+        const T* xr = x + off(r);
+        T* yr = y + r * inner;
+        for (std::int64_t i = 0; i < inner; ++i) yr[i] += a * xr[i * step];
+      }
     }
   });
   return *this;
