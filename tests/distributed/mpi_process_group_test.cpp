@@ -122,6 +122,24 @@ TYPED_TEST(MpiCollectives, ReduceScatterGivesEachRankItsReducedBlock) {
   }
 }
 
+TEST(MpiProcessGroup, Int64AverageTruncatesTowardZero) {
+  MpiProcessGroup pg;
+  const std::int64_t n = pg.size();
+  Tensor t = from_vector<std::int64_t>({-(pg.rank() + 1), pg.rank() + 1}, {2});
+  pg.allreduce(t, ReduceOp::Average)->wait();
+  // The sums are ∓n(n+1)/2; C++ division truncates: -3/2 = -1 at 2 ranks, -10/4 = -2 at 4.
+  EXPECT_EQ(t.to_vector<std::int64_t>(), (std::vector<std::int64_t>{-(n * (n + 1) / 2) / n, (n * (n + 1) / 2) / n}));
+}
+
+TEST(MpiProcessGroup, DestructionRunsWhatIsQueued) {
+  Tensor t = ones({100});
+  {
+    MpiProcessGroup pg;
+    pg.allreduce(t);  // never waited for
+  }
+  EXPECT_EQ(t.to_vector<float>()[99], static_cast<float>(environment().world_size));
+}
+
 TEST(MpiProcessGroup, BarrierWaitsForTheLastRank) {
   MpiProcessGroup pg;
   pg.barrier()->wait();  // start both clocks together: a rank may arrive late from the previous test
