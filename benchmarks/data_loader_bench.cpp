@@ -29,7 +29,7 @@ double median(std::vector<double> v) {
 int main() {
   set_num_threads(1);
   const Clock load;
-  const nn::TensorDataset train = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Train);
+  const nn::ImageDataset train = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Train);
   std::printf("load_fashion_mnist(train): %.3f s wall, %.3f s CPU\n", load.wall_seconds(), load.cpu_seconds());
 
   nn::RandomSampler sampler(train.size(), 0);

@@ -1,5 +1,6 @@
 #pragma once
-// 2-d convolution (cross-correlation, as in PyTorch) over NCHW tensors, through im2col + GEMM.
+// 2-d convolution (cross-correlation, as in PyTorch) over NCHW tensors: im2col + GEMM, or direct kernels
+// (direct_conv.h) for stride-1 layers with few channels, where the GEMM would be too small to run well.
 #include <cstdint>
 #include <string>
 

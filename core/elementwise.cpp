@@ -5,6 +5,8 @@
 #include <lamina/core/checks.h>
 #include <lamina/core/cpu_loops.h>
 #include <lamina/core/functors.h>
+#include <lamina/core/parallel.h>
+#include <lamina/core/vector_math.h>
 
 namespace lamina {
 namespace {
@@ -35,6 +37,18 @@ Tensor binary(const Tensor& a, const Tensor& b, F f, const char* op) {
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op), {.dtype = a.dtype(), .device = a.device()});
   dispatch(a.dtype(), [&]<typename T>() { cpu::map_binary<T>(a, b, out, f); });
   return out;
+}
+
+// Contiguous float32 tensors take the vectorized kernels of vector_math.h.
+bool vector_kernel_applies(const Tensor& t) { return t.dtype() == DType::Float32 && t.is_contiguous() && t.device().is_cpu(); }
+
+// Runs kernel(start, length) over [0, n) in blocks, on the thread pool when n is large.
+template <typename Kernel>
+void for_blocks(std::int64_t n, Kernel kernel) {
+  constexpr std::int64_t kBlock = 16384;
+  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for if (n > kParallelGrain)
+  for (std::int64_t b = 0; b < blocks; ++b) kernel(b * kBlock, std::min(kBlock, n - b * kBlock));
 }
 
 }  // namespace
@@ -176,7 +190,16 @@ Tensor abs(const Tensor& x) {
 }
 
 Tensor exp(const Tensor& x) {
-  Tensor out = unary_floating(x, functors::Exp{}, "exp");
+  check_defined(x, "exp");
+  Tensor out;
+  if (vector_kernel_applies(x)) {
+    out = Tensor::empty(x.shape());
+    const float* px = x.data<float>();
+    float* py = out.data<float>();
+    for_blocks(x.numel(), [&](std::int64_t start, std::int64_t len) { cpu::exp(px + start, py + start, len); });
+  } else {
+    out = unary_floating(x, functors::Exp{}, "exp");
+  }
   if (autograd::needs_grad({&x})) {
     autograd::record("exp", out, {x}, [y = out.detach()](const Tensor& g) -> std::vector<Tensor> { return {mul(g, y)}; });
   }
@@ -212,7 +235,27 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 }
 
 Tensor relu(const Tensor& x) { return pointwise(x, functors::Relu{}, functors::ReluBackward{}, "relu", false); }
-Tensor sigmoid(const Tensor& x) { return pointwise(x, functors::Sigmoid{}, functors::SigmoidBackward{}, "sigmoid", true); }
+Tensor sigmoid(const Tensor& x) {
+  check_defined(x, "sigmoid");
+  if (!vector_kernel_applies(x)) return pointwise(x, functors::Sigmoid{}, functors::SigmoidBackward{}, "sigmoid", true);
+  Tensor out = Tensor::empty(x.shape());
+  const float* px = x.data<float>();
+  float* py = out.data<float>();
+  for_blocks(x.numel(), [&](std::int64_t start, std::int64_t len) { cpu::sigmoid(px + start, py + start, len); });
+  if (autograd::needs_grad({&x})) {
+    autograd::record("sigmoid", out, {x}, [y = out.detach()](const Tensor& g) -> std::vector<Tensor> {
+      if (!vector_kernel_applies(g) || g.shape() != y.shape()) return {binary(y, g, functors::SigmoidBackward{}, "sigmoid")};
+      Tensor gx = Tensor::empty(y.shape());
+      const float *py = y.data<float>(), *pg = g.data<float>();
+      float* pgx = gx.data<float>();
+      for_blocks(y.numel(), [&](std::int64_t start, std::int64_t len) {
+        cpu::sigmoid_backward(py + start, pg + start, pgx + start, len);
+      });
+      return {gx};
+    });
+  }
+  return out;
+}
 Tensor tanh(const Tensor& x) { return pointwise(x, functors::Tanh{}, functors::TanhBackward{}, "tanh", true); }
 Tensor gelu(const Tensor& x) { return pointwise(x, functors::Gelu{}, functors::GeluBackward{}, "gelu", false); }
 

@@ -110,7 +110,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const Tensor x2 = x.detach().reshape({-1, x.size(-1)});
   Tensor out2 = Tensor::empty({x2.shape()[0], out_features}, {.dtype = x.dtype()});
   // The bias is written first and GEMM accumulates onto it (beta = 1): no separate pass over the output.
-  if (bias.defined()) out2.copy_(bias.detach());
+  if (bias.defined()) out2.copy_(bias.detach().expand(out2.shape()));
   cpu::gemm(x2, weight.detach().t(), out2, 1.0, bias.defined() ? 1.0 : 0.0);
   Shape out_shape = x.shape();
   out_shape.back() = out_features;

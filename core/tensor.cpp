@@ -113,10 +113,22 @@ void strided_copy(const Tensor& dst, const Tensor& src_broadcast, const Shape& s
     }
     return;
   }
-  const OffsetCalculator od = make_offset_calculator(dst.shape(), dst.strides());
-  const OffsetCalculator os = make_offset_calculator(dst.shape(), src_strides);
+  // Row by row: the index arithmetic (divisions) once per row, then each side steps by its innermost stride.
+  // A bias broadcast over a batch (source stride 0 on the rows) is then a plain copy per row.
+  const Shape& shape = dst.shape();
+  const std::int64_t inner = shape.empty() ? 1 : shape.back();
+  if (n == 0) return;
+  const std::int64_t rows = n / inner;
+  const std::int64_t di = shape.empty() ? 0 : dst.strides().back(), si = shape.empty() ? 0 : src_strides.back();
+  const Shape outer(shape.begin(), shape.end() - (shape.empty() ? 0 : 1));
+  const OffsetCalculator od = make_offset_calculator(outer, Shape(dst.strides().begin(), dst.strides().begin() + outer.size()));
+  const OffsetCalculator os = make_offset_calculator(outer, Shape(src_strides.begin(), src_strides.begin() + outer.size()));
 #pragma omp parallel for if (n > kParallelGrain)
-  for (std::int64_t i = 0; i < n; ++i) d[od(i)] = static_cast<D>(s[os(i)]);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    D* dr = d + od(r);
+    const S* sr = s + os(r);
+    for (std::int64_t i = 0; i < inner; ++i) dr[i * di] = static_cast<D>(sr[i * si]);
+  }
 }
 
 }  // namespace
@@ -446,10 +458,19 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
       const T* x = other.data<T>();
 #pragma omp parallel for simd if (n > kParallelGrain)
       for (std::int64_t i = 0; i < n; ++i) y[i] += a * x[i];
-    } else {
+    } else if (n > 0) {
+      // Row by row, as strided_copy: the index arithmetic once per row.
       const T* x = other.data<T>();
-      const OffsetCalculator off = make_offset_calculator(shape(), broadcast_strides(other, shape()));
-      for (std::int64_t i = 0; i < n; ++i) y[i] += a * x[off(i)];
+      const Shape strides = broadcast_strides(other, shape());
+      const std::int64_t inner = dim() == 0 ? 1 : shape().back(), step = dim() == 0 ? 0 : strides.back();
+      const Shape outer(shape().begin(), shape().end() - (dim() == 0 ? 0 : 1));
+      const OffsetCalculator off = make_offset_calculator(outer, Shape(strides.begin(), strides.begin() + outer.size()));
+#pragma omp parallel for if (n > kParallelGrain)
+      for (std::int64_t r = 0; r < n / inner; ++r) {
+        const T* xr = x + off(r);
+        T* yr = y + r * inner;
+        for (std::int64_t i = 0; i < inner; ++i) yr[i] += a * xr[i * step];
+      }
     }
   });
   return *this;

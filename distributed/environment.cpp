@@ -2,9 +2,12 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 
@@ -45,10 +48,37 @@ void discover_environment() {
   MPI_Comm_rank(local, &g_environment.local_rank);
   MPI_Comm_size(local, &g_environment.local_size);
   MPI_Comm_free(&local);
-  char name[MPI_MAX_PROCESSOR_NAME];
+  char name[MPI_MAX_PROCESSOR_NAME] = {};  // all of it is sent to the other ranks
   int length = 0;
   MPI_Get_processor_name(name, &length);
   g_environment.hostname.assign(name, static_cast<std::size_t>(length));
+  std::vector<char> all(static_cast<std::size_t>(g_environment.world_size) * MPI_MAX_PROCESSOR_NAME);
+  MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, MPI_COMM_WORLD);
+  for (int r = 0; r < g_environment.world_size; ++r) {
+    const char* host = all.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME;
+    g_environment.hostnames.emplace_back(host, strnlen(host, MPI_MAX_PROCESSOR_NAME));
+  }
+}
+
+// Hosts in the order of their first rank, each with its ranks in order.
+std::vector<std::pair<std::string, std::vector<int>>> ranks_by_host(const std::vector<int>& ranks,
+                                                                     const std::vector<std::string>& hostnames) {
+  std::vector<std::pair<std::string, std::vector<int>>> hosts;
+  std::map<std::string, std::size_t> index;
+  std::vector<int> sorted = ranks;
+  std::sort(sorted.begin(), sorted.end());
+  for (int r : sorted) {
+    const std::string host = r >= 0 && r < static_cast<int>(hostnames.size()) ? hostnames[static_cast<std::size_t>(r)]
+                                                                               : "an unknown host";
+    auto [it, added] = index.try_emplace(host, hosts.size());
+    if (added) hosts.push_back({host, {}});
+    hosts[it->second].second.push_back(r);
+  }
+  return hosts;
+}
+
+std::string ranks_word(const std::vector<int>& ranks) {
+  return (ranks.size() == 1 ? "rank " : "ranks ") + rank_ranges(ranks);
 }
 
 // A process that leaves MPI to the process groups gets it finalized at exit; under MpiRuntime its destructor
@@ -132,6 +162,42 @@ MpiRuntime::~MpiRuntime() {
 
 void abort_job(const std::exception& error, int exit_code) { report_and_abort(error.what(), exit_code); }
 void abort_job(const std::string& message, int exit_code) { report_and_abort(message, exit_code); }
+
+std::string rank_ranges(std::vector<int> ranks) {
+  std::sort(ranks.begin(), ranks.end());
+  std::string out;
+  for (std::size_t i = 0; i < ranks.size();) {
+    std::size_t j = i;
+    while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
+    if (!out.empty()) out += ",";
+    out += std::to_string(ranks[i]);
+    if (j > i) {
+      out += '-';
+      out += std::to_string(ranks[j]);
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string describe_placement(const std::vector<std::string>& hostnames) {
+  constexpr std::size_t kShown = 8;
+  std::vector<int> all(hostnames.size());
+  for (std::size_t r = 0; r < all.size(); ++r) all[r] = static_cast<int>(r);
+  const auto hosts = ranks_by_host(all, hostnames);
+  std::string out = std::to_string(hosts.size()) + (hosts.size() == 1 ? " host: " : " hosts: ");
+  for (std::size_t h = 0; h < hosts.size() && h < kShown; ++h)
+    out += (h ? ", " : "") + hosts[h].first + " (" + ranks_word(hosts[h].second) + ")";
+  if (hosts.size() > kShown) out += " ... and " + std::to_string(hosts.size() - kShown) + " more hosts";
+  return out;
+}
+
+std::string describe_ranks(const std::vector<int>& ranks, const std::vector<std::string>& hostnames) {
+  std::string out;
+  for (const auto& [host, on_host] : ranks_by_host(ranks, hostnames))
+    out += (out.empty() ? "" : ", ") + ranks_word(on_host) + " on " + host;
+  return out;
+}
 
 int stuck_collectives() { return g_stuck_collectives.load(); }
 void add_stuck_collectives(int delta) { g_stuck_collectives += delta; }

@@ -20,6 +20,7 @@
 // A rank that calls exit() or dies from a signal without finalizing makes mpirun end the job on its own.
 #include <exception>
 #include <string>
+#include <vector>
 
 namespace lamina::distributed {
 
@@ -29,13 +30,22 @@ struct Environment {
   int local_rank = 0;  // among the ranks on this host (MPI_COMM_TYPE_SHARED); selects the GPU
   int local_size = 1;
   std::string hostname;
+  std::vector<std::string> hostnames;  // of every rank, by world rank
 };
+
+// Sorted ranks as ranges: {0, 1, 2, 5} -> "0-2,5".
+std::string rank_ranges(std::vector<int> ranks);
+// Which ranks run where, hosts in the order of their first rank, given every rank's hostname (by rank):
+// "2 hosts: a (ranks 0-1), b (ranks 2-3)". Long lists end with "... and N more hosts".
+std::string describe_placement(const std::vector<std::string>& hostnames);
+// Some ranks and their hosts, for error messages: "rank 3 on b", "ranks 2-3 on b, rank 5 on c".
+std::string describe_ranks(const std::vector<int>& ranks, const std::vector<std::string>& hostnames);
 
 // Initializes MPI with MPI_THREAD_MULTIPLE unless it is initialized already, and checks that level in both cases
 // (std::runtime_error naming the level MPI provided). When it initializes MPI itself it registers MPI_Finalize
 // with std::atexit (then a rank that calls exit() mid-job waits in MPI_Finalize for peers that wait for it: use
 // MpiRuntime in main for the guarantees above). The first call is collective over MPI_COMM_WORLD (it splits the
-// world by host).
+// world by host and gathers every rank's hostname).
 void ensure_mpi_initialized();
 
 // This process's place in the job (initializes MPI when needed; see ensure_mpi_initialized).

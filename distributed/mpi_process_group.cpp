@@ -7,7 +7,10 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <lamina/core/checks.h>
 #include <lamina/distributed/environment.h>
@@ -54,24 +57,11 @@ char* bytes_of(const Tensor& t) { return static_cast<char*>(t.raw_data()); }
 class MpiWork : public Work {
  public:
   MpiWork(Signature signature, int rank, int size, std::chrono::milliseconds timeout,
-          std::shared_ptr<std::atomic<int>> group_stuck)
-      : signature_(signature), rank_(rank), size_(size), timeout_(timeout), group_stuck_(std::move(group_stuck)) {}
+          std::shared_ptr<std::atomic<int>> group_stuck, std::weak_ptr<MpiProcessGroup::State> group)
+      : signature_(signature), rank_(rank), size_(size), timeout_(timeout), group_stuck_(std::move(group_stuck)),
+        group_(std::move(group)) {}
 
-  void wait() override {
-    std::unique_lock lock(mutex_);
-    if (!done_.load() && !cv_.wait_for(lock, timeout_, [&] { return done_.load(); })) {
-      if (!stuck_) {
-        stuck_ = true;
-        add_stuck_collectives(1);
-        ++*group_stuck_;
-      }
-      throw CollectiveError(what() + " did not complete within " + std::to_string(timeout_.count()) + " ms (" +
-                            (started_.load() ? "it is running: a peer rank has not reached it, or skipped it"
-                                             : "it is queued behind earlier collectives that have not completed") +
-                            ")");
-    }
-    if (!error_.empty()) throw CollectiveError(what() + " failed: " + error_);
-  }
+  void wait() override;  // below the group's State, which it asks who is missing on a timeout
 
   bool is_completed() override { return done_.load(); }
 
@@ -102,6 +92,7 @@ class MpiWork : public Work {
   const int size_;
   const std::chrono::milliseconds timeout_;
   std::shared_ptr<std::atomic<int>> group_stuck_;
+  std::weak_ptr<MpiProcessGroup::State> group_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::atomic<bool> started_{false};
@@ -112,7 +103,7 @@ class MpiWork : public Work {
 
 }  // namespace
 
-struct MpiProcessGroup::State {
+struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::State> {
   struct Task {
     Signature signature;
     std::shared_ptr<MpiWork> work;
@@ -120,6 +111,9 @@ struct MpiProcessGroup::State {
   };
 
   MPI_Comm comm = MPI_COMM_NULL;
+  // A second duplicate, used only to find out which ranks are missing when a collective on `comm` times out.
+  MPI_Comm monitor = MPI_COMM_NULL;
+  std::vector<std::string> hosts;  // of each rank of the group
   int rank = 0;
   int size = 1;
   ProcessGroupOptions options;
@@ -129,6 +123,7 @@ struct MpiProcessGroup::State {
   std::mutex mutex;
   std::condition_variable queue_cv;
   std::deque<Task> queue;
+  std::optional<Signature> running;  // the collective the thread is in
   std::uint64_t next_sequence = 0;
   bool stopping = false;
   bool finished = false;
@@ -139,12 +134,18 @@ struct MpiProcessGroup::State {
   // that its pages are faulted in once.
   std::vector<char> staging;
 
+  // The last timeout's diagnosis: every Work queued behind one stuck collective reports it, found out once.
+  std::mutex diagnosis_mutex;
+  std::int64_t diagnosed_sequence = -1;
+  std::string diagnosis;
+  std::deque<std::int64_t> sent_reports;  // send buffers, which must outlive their (freed) requests
+
   std::shared_ptr<Work> enqueue(Signature signature, std::function<void(State&)> run) {
     std::shared_ptr<MpiWork> work;
     {
       std::lock_guard lock(mutex);
       signature.sequence = static_cast<std::int64_t>(next_sequence++);
-      work = std::make_shared<MpiWork>(signature, rank, size, options.timeout, stuck);
+      work = std::make_shared<MpiWork>(signature, rank, size, options.timeout, stuck, weak_from_this());
       queue.push_back({signature, work, std::move(run)});
     }
     queue_cv.notify_one();
@@ -160,6 +161,7 @@ struct MpiProcessGroup::State {
         if (queue.empty()) break;
         task = std::move(queue.front());
         queue.pop_front();
+        running = task.signature;
       }
       task.work->start();
       std::string error;
@@ -168,6 +170,10 @@ struct MpiProcessGroup::State {
         if (error.empty()) task.run(*this);
       } catch (const std::exception& e) {
         error = e.what();
+      }
+      {
+        std::lock_guard lock(mutex);
+        running.reset();
       }
       task.work->complete(std::move(error));
     }
@@ -178,11 +184,106 @@ struct MpiProcessGroup::State {
     finished_cv.notify_all();
   }
 
+  // Why `waited` (a collective of this group) timed out on this rank: the collective the thread is stuck in, and
+  // which ranks never arrived in it. Every rank that times out sends the sequence number it is stuck at to every
+  // other rank (on `monitor`, from the caller's thread: the communication thread stays blocked) and listens for
+  // theirs for a while; the ranks that do not report are missing. Rank skew is far below the timeout, so
+  // listening for min(timeout, 5 s) hears every rank that got stuck in the same collective.
+  std::string diagnose(const Signature& waited) {
+    Signature stuck;
+    {
+      std::lock_guard lock(mutex);
+      if (!running) return " (it completed after the timeout)";
+      stuck = *running;
+    }
+    std::lock_guard lock(diagnosis_mutex);
+    if (diagnosed_sequence != stuck.sequence) {
+      diagnosed_sequence = stuck.sequence;
+      diagnosis = find_missing_ranks(stuck.sequence, std::min<std::chrono::milliseconds>(options.timeout, std::chrono::seconds(5)));
+    }
+    if (stuck.sequence == waited.sequence) return "; " + diagnosis;
+    return ": it is queued behind " + signature_str(stuck) + ", which is stuck; " + diagnosis;
+  }
+
+  std::string find_missing_ranks(std::int64_t sequence, std::chrono::milliseconds listen) {
+    const int tag = static_cast<int>(sequence % 32768);  // MPI guarantees tags up to 32767
+    sent_reports.push_back(sequence);
+    const std::size_t n = static_cast<std::size_t>(size);
+    std::vector<std::int64_t> reports(n, -1);
+    std::vector<MPI_Request> receives(n, MPI_REQUEST_NULL);
+    std::vector<char> heard(n, 0);
+    for (int r = 0; r < size; ++r) {
+      if (r == rank) continue;
+      const std::size_t i = static_cast<std::size_t>(r);
+      MPI_Request send = MPI_REQUEST_NULL;
+      // A stopped or unreachable peer may never take the report: nobody waits for the send.
+      if (MPI_Isend(&sent_reports.back(), 1, MPI_INT64_T, r, tag, monitor, &send) == MPI_SUCCESS && send != MPI_REQUEST_NULL)
+        MPI_Request_free(&send);
+      if (MPI_Irecv(&reports[i], 1, MPI_INT64_T, r, tag, monitor, &receives[i]) != MPI_SUCCESS) receives[i] = MPI_REQUEST_NULL;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + listen;
+    for (bool pending = true; pending && std::chrono::steady_clock::now() < deadline;) {
+      pending = false;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (receives[i] == MPI_REQUEST_NULL) continue;
+        int arrived = 0;
+        if (MPI_Test(&receives[i], &arrived, MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+          receives[i] = MPI_REQUEST_NULL;  // the transport gave up on this peer
+          continue;
+        }
+        heard[i] = static_cast<char>(arrived);
+        pending = pending || !arrived;
+      }
+      if (pending) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::vector<int> missing, waiting{rank};
+    for (int r = 0; r < size; ++r) {
+      if (r == rank) continue;
+      const std::size_t i = static_cast<std::size_t>(r);
+      if (receives[i] != MPI_REQUEST_NULL) {  // still listening: stop, unless the report came in meanwhile
+        MPI_Status status;
+        MPI_Cancel(&receives[i]);
+        MPI_Wait(&receives[i], &status);
+        int cancelled = 1;
+        MPI_Test_cancelled(&status, &cancelled);
+        heard[i] = static_cast<char>(!cancelled);
+      }
+      (heard[i] ? waiting : missing).push_back(r);
+    }
+    if (missing.empty())
+      return "every rank reports waiting in it, so the transfer itself is stuck (a network or MPI problem)";
+    return "missing: " + describe_ranks(missing, hosts) + " (never arrived in it: stopped, slowed down, dead, or " +
+           "unreachable from here); waiting: " + describe_ranks(waiting, hosts);
+  }
+
   char* staging_buffer(std::size_t bytes) {
     if (staging.size() < bytes) staging.resize(bytes);
     return staging.data();
   }
 };
+
+namespace {
+
+void MpiWork::wait() {
+  {
+    std::unique_lock lock(mutex_);
+    if (done_.load() || cv_.wait_for(lock, timeout_, [&] { return done_.load(); })) {
+      if (!error_.empty()) throw CollectiveError(what() + " failed: " + error_);
+      return;
+    }
+    if (!stuck_) {
+      stuck_ = true;
+      add_stuck_collectives(1);
+      ++*group_stuck_;
+    }
+  }
+  // Without the lock: finding out who is missing takes a while, and complete() must not wait for it.
+  std::string why = " (the process group is gone)";
+  if (auto group = group_.lock()) why = group->diagnose(signature_);
+  throw CollectiveError(what() + " did not complete within " + std::to_string(timeout_.count()) + " ms" + why);
+}
+
+}  // namespace
 
 MpiProcessGroup::MpiProcessGroup(ProcessGroupOptions options, MPI_Comm comm)
     : options_(options), state_(std::make_shared<State>()) {
@@ -190,8 +291,20 @@ MpiProcessGroup::MpiProcessGroup(ProcessGroupOptions options, MPI_Comm comm)
   MPI_Comm_dup(comm, &state_->comm);
   // Errors come back as return codes, which the collectives turn into a CollectiveError for the caller.
   MPI_Comm_set_errhandler(state_->comm, MPI_ERRORS_RETURN);
+  MPI_Comm_dup(comm, &state_->monitor);
+  MPI_Comm_set_errhandler(state_->monitor, MPI_ERRORS_RETURN);
   MPI_Comm_rank(state_->comm, &rank_);
   MPI_Comm_size(state_->comm, &size_);
+  // The hostname of each rank of the group, for the messages that name ranks.
+  MPI_Group group, world;
+  MPI_Comm_group(state_->comm, &group);
+  MPI_Comm_group(MPI_COMM_WORLD, &world);
+  std::vector<int> ranks(static_cast<std::size_t>(size_)), world_ranks(ranks.size());
+  for (int r = 0; r < size_; ++r) ranks[static_cast<std::size_t>(r)] = r;
+  MPI_Group_translate_ranks(group, size_, ranks.data(), world, world_ranks.data());
+  MPI_Group_free(&group);
+  MPI_Group_free(&world);
+  for (int w : world_ranks) state_->hosts.push_back(environment().hostnames.at(static_cast<std::size_t>(w)));
   state_->rank = rank_;
   state_->size = size_;
   state_->options = options_;
@@ -214,7 +327,10 @@ MpiProcessGroup::~MpiProcessGroup() {
   state_->thread.join();
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized) MPI_Comm_free(&state_->comm);
+  if (!finalized) {
+    MPI_Comm_free(&state_->comm);
+    MPI_Comm_free(&state_->monitor);
+  }
 }
 
 std::uint64_t MpiProcessGroup::next_sequence_number() const {

@@ -10,6 +10,12 @@
 // (sequence number, collective, bytes, dtype, root) with one 80-byte MPI_Allreduce; on a mismatch no data moves
 // and every rank's Work fails with a CollectiveError naming the ranks and their signatures. The group stays usable.
 //
+// Timeouts: a collective that does not complete within ProcessGroupOptions::timeout fails in Work::wait() with a
+// CollectiveError that names it and the ranks that never arrived in it, with their hosts ("... did not complete
+// within 2000 ms; missing: rank 3 on node-b (...); waiting: ranks 0-2 on node-a"). To find them, every rank that
+// times out tells the others, on a second communicator, which collective it is stuck in, and listens for their
+// reports for min(timeout, 5 s); the ranks it does not hear from are the missing ones.
+//
 // Large tensors are reduced in pieces of kChunkBytes: Open MPI allocates a temporary as large as the message on
 // every call, and above glibc's mmap threshold (32 MiB at most) each call page-faults it in again, which drops a
 // 64 MiB all-reduce from ~4.5 to ~2 GB/s here.

@@ -2,7 +2,7 @@
 // ProcessGroup: the collectives data-parallel training needs, over a fixed set of ranks. Every call is
 // asynchronous and returns a Work to wait on; collectives on one group run in the order they were issued, on
 // every rank. A collective that does not complete within the group's timeout fails with an error that names the
-// collective, its size and the rank — never a silent hang.
+// collective, its size and the rank (MpiProcessGroup also names the ranks that never arrived) — never a silent hang.
 #include <chrono>
 #include <cstdint>
 #include <memory>

@@ -29,7 +29,18 @@ void MetricsLog::write(std::initializer_list<std::pair<const char*, Value>> fiel
     } else if (const long long* i = std::get_if<long long>(&value)) {
       line += std::to_string(*i);
     } else {
-      line.append("\"").append(std::get<std::string>(value)).append("\"");  // our strings hold no quotes or backslashes
+      line += '"';
+      for (const char ch : std::get<std::string>(value)) {
+        if (ch == '"' || ch == '\\') line += '\\';
+        if (static_cast<unsigned char>(ch) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", ch);
+          line += escaped;
+        } else {
+          line += ch;
+        }
+      }
+      line += '"';
     }
   }
   line += "}\n";

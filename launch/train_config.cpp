@@ -2,6 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -27,18 +30,57 @@ int parse_train_args(int argc, char** argv, bool print, TrainConfig& c) {
   app.add_option("--weight-decay", c.weight_decay);
   app.add_option("--schedule", c.schedule, "none | cosine | step")->check(CLI::IsMember({"none", "cosine", "step"}));
   app.add_option("--warmup-steps", c.warmup_steps);
-  app.add_option("--threads", c.threads, "threads per rank")->check(CLI::PositiveNumber);
+  app.add_option("--threads", c.threads, "threads per rank (default: OMP_NUM_THREADS, else 1)")->check(CLI::PositiveNumber);
   app.add_option("--seed", c.seed);
   app.add_option("--data-dir", c.data_dir, "folder with the Fashion-MNIST .gz files");
   app.add_option("--train-samples", c.train_samples, "use only the first N training samples (0: all)");
   app.add_option("--test-samples", c.test_samples, "use only the first N test samples (0: all)");
   app.add_option("--metrics", c.metrics_path, "write metrics as JSON lines to this file (rank 0)");
   app.add_option("--resnet-width", c.resnet_width, "channels of ResNet-18's first stage")->check(CLI::PositiveNumber);
+  app.add_option("--collective-timeout", c.collective_timeout,
+                 "seconds a rank waits in a collective for the others before the job ends with an error naming the "
+                 "ranks that did not arrive")
+      ->check(CLI::PositiveNumber);
+  // Failure injection for the tests: an empty group hides these flags from --help.
+  app.add_option("--fail-at-step", c.fail_at_step)->group("");
+  app.add_option("--fail-rank", c.fail_rank)->group("");
+  app.add_option("--fail-mode", c.fail_mode)->group("")->check(CLI::IsMember({"throw", "exit", "kill", "segv", "hang"}));
+  app.add_option("--checkpoint-dir", c.checkpoint_dir,
+                 "write checkpoints here (rank 0), at the end of training and as --checkpoint-every says");
+  std::string every;
+  app.add_option("--checkpoint-every", every, "N (optimizer steps) or Nepoch / Nepochs")
+      ->check([](const std::string& s) -> std::string {
+        const std::size_t count = std::min(s.find_first_not_of("0123456789"), s.size());
+        const std::string unit = s.substr(count);
+        if (count == 0 || count > 9 || (unit != "" && unit != "epoch" && unit != "epochs") ||
+            std::stoll(s.substr(0, count)) == 0)
+          return "expected a positive number of steps (N) or epochs (Nepoch, Nepochs), got '" + s + "'";
+        return "";
+      })
+      ->needs("--checkpoint-dir");
+  app.add_option("--keep", c.keep, "checkpoints kept in --checkpoint-dir (0: all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--resume", c.resume, "continue from the latest checkpoint in --checkpoint-dir, or from PATH")
+      ->expected(0, 1)
+      ->default_str("latest");
+  app.add_option("--init-from", c.init_from, "start from the model weights in this .npz")->excludes("--resume");
+  app.add_option("--save-npz", c.save_npz, "write the final model weights to this .npz (rank 0)");
   try {
     app.parse(argc, argv);
+    if (c.resume == "latest" && c.checkpoint_dir.empty())
+      throw CLI::ValidationError("--resume", "without a path it needs --checkpoint-dir");
   } catch (const CLI::ParseError& e) {
     if (!print) return e.get_exit_code();
     return app.exit(e);
+  }
+  if (app.count("--threads") == 0) {
+    const char* omp = std::getenv("OMP_NUM_THREADS");
+    c.threads = omp && std::atoi(omp) > 0 ? std::atoi(omp) : 1;
+  }
+  if (!every.empty()) {
+    const std::size_t count = std::min(every.find_first_not_of("0123456789"), every.size());
+    const std::int64_t n = std::stoll(every.substr(0, count));
+    if (count == every.size()) c.checkpoint_every_steps = n;
+    else c.checkpoint_every_epochs = static_cast<int>(n);
   }
   return -1;
 }
@@ -89,6 +131,28 @@ std::unique_ptr<nn::LRScheduler> make_schedule(const TrainConfig& c, nn::Optimiz
   if (c.schedule == "step") main = std::make_unique<nn::StepLR>(optimizer, std::max<std::int64_t>(1, after_warmup / 3), 0.1);
   if (warmup > 0) return std::make_unique<nn::LinearWarmup>(optimizer, warmup, std::move(main));
   return main;
+}
+
+std::map<std::string, std::string> run_identity(const TrainConfig& c, std::int64_t train_samples) {
+  const auto number = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return std::string(buf);
+  };
+  return {{"model", c.model},
+          {"recipe", c.recipe},
+          {"epochs", std::to_string(c.epochs)},
+          {"global_batch", std::to_string(c.batch_size)},
+          {"optimizer", c.optimizer},
+          {"lr", number(c.lr)},
+          {"momentum", number(c.momentum)},
+          {"weight_decay", number(c.weight_decay)},
+          {"schedule", c.schedule},
+          {"warmup_steps", std::to_string(c.warmup_steps)},
+          {"seed", std::to_string(c.seed)},
+          {"train_samples", std::to_string(train_samples)},
+          {"resnet_width", std::to_string(c.resnet_width)},
+          {"standardize", c.standardize ? "true" : "false"}};
 }
 
 std::string describe(const TrainConfig& c) {

@@ -1,6 +1,7 @@
 #pragma once
 // The configuration of a lamina-train run: the command line, with defaults filled in from the chosen recipe.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -21,7 +22,7 @@ struct TrainConfig {
   double weight_decay = -1;
   std::string schedule;           // none | cosine | step; empty: the recipe's
   int warmup_steps = -1;
-  int threads = 1;                // per rank
+  int threads = 1;                // per rank; default: OMP_NUM_THREADS, else 1
   std::uint64_t seed = 0;
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::int64_t train_samples = 0; // 0: all
@@ -29,6 +30,21 @@ struct TrainConfig {
   std::string metrics_path;       // JSON lines; empty: none
   std::int64_t resnet_width = 64;
   bool standardize = true;
+  double collective_timeout = 300;  // seconds a rank waits in a collective for its peers before the job ends
+  // For the failure tests only (hidden flags): after step fail_at_step (counted over epochs, from 1), rank
+  // fail_rank fails as fail_mode says: throw | exit | kill | segv | hang (stops, like a suspended process).
+  std::int64_t fail_at_step = 0;
+  int fail_rank = 0;
+  std::string fail_mode = "throw";
+
+  // Checkpoints (when they are written: see train_main.cpp).
+  std::string checkpoint_dir;
+  std::int64_t checkpoint_every_steps = 0;  // --checkpoint-every N
+  int checkpoint_every_epochs = 0;          // --checkpoint-every Nepoch(s)
+  int keep = 3;                             // checkpoints kept in checkpoint_dir; 0: all
+  std::string resume;                       // "latest" (in checkpoint_dir) or a checkpoint file; empty: start afresh
+  std::string init_from;                    // an .npz of model weights to start from
+  std::string save_npz;                     // write the final model weights to this .npz (rank 0)
 };
 
 // Parses argv into a config; on --help or a bad flag it prints (on rank 0) and returns the exit code to use.
@@ -44,6 +60,11 @@ std::shared_ptr<nn::Module> make_model(const TrainConfig& config);
 std::unique_ptr<nn::Optimizer> make_optimizer(const TrainConfig& config, const nn::NamedParameters& parameters);
 // The per-step schedule (or null), over `total_steps`.
 std::unique_ptr<nn::LRScheduler> make_schedule(const TrainConfig& config, nn::Optimizer& optimizer, std::int64_t total_steps);
+
+// What makes two runs the same trajectory (model, data, batch, optimizer, schedule, seed, ...), as strings: stored
+// in a checkpoint and compared on resume. `train_samples` is the size of the training set actually used. The world
+// size is not part of it: a run may resume at another one.
+std::map<std::string, std::string> run_identity(const TrainConfig& config, std::int64_t train_samples);
 
 // One line describing the run, for the log.
 std::string describe(const TrainConfig& config);

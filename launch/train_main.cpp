@@ -6,17 +6,46 @@
 // DistributedDataParallel averages the gradients. Rank 0 prints progress and per-epoch test accuracy (evaluated
 // over all ranks' shards of the test set), and every rank ends with the fingerprint of its parameters: they are
 // equal when the replicas are.
+//
+// Checkpoints. With --checkpoint-dir D, rank 0 writes D/checkpoint-<step>.ckpt (nn/checkpoint.h) at the end of
+// training, and also after every N-th optimizer step (--checkpoint-every N; a step that ends an epoch is saved after
+// that epoch's evaluation instead) or at the end of every N-th epoch (--checkpoint-every Nepochs); it keeps the last
+// --keep of them. The other ranks wait for rank 0's outcome, and a failed write stops every rank with its path and
+// cause. --resume continues from the latest complete checkpoint in D (--resume PATH: from that file), on every rank;
+// the checkpoint must come from the same run (model, data, global batch, optimizer, schedule, seed, epochs: see
+// launch::run_identity), and may come from another world size.
+//
+// What a resume reproduces. At the world size it was saved at, the rest of the run is bitwise that of a run that
+// never stopped: the same remaining batches (DistributedSampler::resume_epoch), parameters, optimizer state, LR
+// schedule and generator, so every later "step" metrics line and the final fingerprint are identical. At another
+// world size the global batches are still the same samples in the same order, but each is split differently over
+// the ranks, so gradients are summed in another order: the run agrees with the uninterrupted one to rounding, not
+// bitwise — for models without BatchNorm (whose batch statistics are per rank, so a different split is a different
+// computation). The epoch's summary line after a mid-epoch resume covers only the steps run since the resume.
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include <unistd.h>
 
 #include <lamina/distributed/distributed_data_parallel.h>
 #include <lamina/distributed/distributed_sampler.h>
 #include <lamina/distributed/environment.h>
 #include <lamina/distributed/mpi_process_group.h>
 #include <lamina/lamina.h>
+#include <lamina/nn/checkpoint.h>
 #include <lamina/nn/data_loader.h>
 #include <lamina/nn/dataset.h>
 #include <lamina/nn/fingerprint.h>
+#include <lamina/nn/npz.h>
+#include <lamina/nn/restore.h>
 #include <lamina/nn/sampler.h>
 #include <lamina/nn/training.h>
 
@@ -58,6 +87,91 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
+// How long Open MPI takes to notice that a host is gone: its daemons' TCP keepalive (mpirun passes its MCA
+// parameters to the ranks as OMPI_MCA_* variables; Open MPI's defaults otherwise).
+double host_loss_seconds() {
+  auto param = [](const char* name, double fallback) {
+    const char* value = std::getenv(name);
+    return value ? std::atof(value) : fallback;
+  };
+  return param("OMPI_MCA_oob_tcp_keepalive_time", 300) +
+         param("OMPI_MCA_oob_tcp_keepalive_intvl", 20) * param("OMPI_MCA_oob_tcp_keepalive_probes", 9);
+}
+
+// The failure tests' injected failure (the hidden flags --fail-at-step, --fail-rank, --fail-mode). It prints the
+// time, so that a test can measure how long the job takes to end after it.
+void inject_failure(const launch::TrainConfig& config, const distributed::Environment& env, std::int64_t step) {
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::fprintf(stderr, "lamina-train: rank %d on %s: injecting failure '%s' after step %lld (at unix time %.3f)\n",
+               env.world_rank, env.hostname.c_str(), config.fail_mode.c_str(), static_cast<long long>(step), now);
+  std::fflush(stderr);
+  if (config.fail_mode == "exit") std::exit(3);  // without finalizing MPI
+  if (config.fail_mode == "kill") std::raise(SIGKILL);
+  if (config.fail_mode == "segv") std::raise(SIGSEGV);
+  if (config.fail_mode == "hang") {
+    // Stopped, like a suspended process: alive, but it never reaches another collective (nor after a SIGCONT).
+    std::raise(SIGSTOP);
+    for (;;) pause();
+  }
+  throw std::runtime_error("injected failure after step " + std::to_string(step));
+}
+
+// An error every rank met at the same point of the run (so no rank waits in a collective for another): the job
+// ends with a message from every rank and a non-zero exit code, without an MPI abort.
+class JobError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Runs `fn` on every rank and agrees on the outcome: when it failed on any rank, every rank throws a JobError —
+// with its own error, or naming the ranks that failed.
+void on_every_rank(distributed::ProcessGroup& group, const std::function<void()>& fn) {
+  std::string error;
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const auto failed = sum_over_ranks(group, {error.empty() ? 0.0 : 1.0});
+  if (!error.empty()) throw JobError(error);
+  if (failed[0] > 0) throw JobError(std::to_string(static_cast<int>(failed[0])) + " other rank(s) failed (see their errors)");
+}
+
+// Sends rank 0's error (empty: none) to every rank, which then all throw it as a JobError.
+void share_rank0_outcome(distributed::ProcessGroup& group, const std::string& error) {
+  Tensor length = from_vector<std::int64_t>({static_cast<std::int64_t>(error.size())}, {1});
+  group.broadcast(length, 0)->wait();
+  const std::int64_t n = length.data<std::int64_t>()[0];
+  if (n == 0) return;
+  Tensor text = zeros({(n + 7) / 8}, {.dtype = DType::Int64});
+  if (group.rank() == 0) std::memcpy(text.raw_data(), error.data(), error.size());
+  group.broadcast(text, 0)->wait();
+  const std::string message(static_cast<const char*>(text.raw_data()), static_cast<std::size_t>(n));
+  throw JobError(group.rank() == 0 ? message : "rank 0 failed: " + message);
+}
+
+// The run identity of a checkpoint against this run's: every difference, or "" when they match.
+std::string identity_differences(const std::map<std::string, std::string>& saved,
+                                 const std::map<std::string, std::string>& now) {
+  std::string out;
+  for (const auto& [key, value] : now) {
+    const auto it = saved.find(key);
+    const std::string was = it == saved.end() ? "(absent)" : it->second;
+    if (was != value) out += (out.empty() ? "" : ", ") + key + " " + was + " (this run: " + value + ")";
+  }
+  return out;
+}
+
+// Test hook: LAMINA_TRAIN_KILL_AT_STEP="rank:step" makes that rank SIGKILL itself right after global step `step`
+// (and after any checkpoint written there), as if its machine had died mid-epoch.
+bool killed_here(int rank, std::int64_t global_step) {
+  const char* spec = std::getenv("LAMINA_TRAIN_KILL_AT_STEP");
+  if (!spec) return false;
+  int kill_rank = -1;
+  long long kill_step = -1;
+  return std::sscanf(spec, "%d:%lld", &kill_rank, &kill_step) == 2 && kill_rank == rank && kill_step == global_step;
+}
+
 int run(int argc, char** argv, const distributed::Environment& env) {
   const bool leader = env.world_rank == 0;
   launch::TrainConfig config;
@@ -69,10 +183,26 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   set_num_threads(config.threads);
   manual_seed(config.seed);
 
-  auto group = std::make_shared<distributed::MpiProcessGroup>();
+  distributed::ProcessGroupOptions group_options;
+  group_options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(config.collective_timeout * 1000));
+  auto group = std::make_shared<distributed::MpiProcessGroup>(group_options);
+  if (leader) {
+    std::printf("lamina-train: %d rank(s) on %s; device cpu; %d thread(s) per rank; collective timeout %g s\n",
+                env.world_size, distributed::describe_placement(env.hostnames).c_str(), config.threads,
+                config.collective_timeout);
+    // A host that disappears is handled by mpirun only if it notices before a collective times out: once the job
+    // is aborting, mpirun waits for the lost host's daemon until TCP gives up (about 15 minutes).
+    const bool several_hosts = std::set<std::string>(env.hostnames.begin(), env.hostnames.end()).size() > 1;
+    if (several_hosts && config.collective_timeout <= host_loss_seconds())
+      std::printf("lamina-train: note: --collective-timeout %g s is not above the %g s Open MPI takes to notice a "
+                  "lost host (oob_tcp_keepalive_*; lamina-run sets 25 s): if a host disappears, mpirun may wait for "
+                  "it for minutes\n",
+                  config.collective_timeout, host_loss_seconds());
+    std::fflush(stdout);
+  }
   const nn::FashionMnistOptions data_options{.standardize = config.standardize};
-  nn::TensorDataset train = nn::load_fashion_mnist(config.data_dir, nn::Split::Train, data_options);
-  nn::TensorDataset test = nn::load_fashion_mnist(config.data_dir, nn::Split::Test, data_options);
+  nn::ImageDataset train = nn::load_fashion_mnist(config.data_dir, nn::Split::Train, data_options);
+  nn::ImageDataset test = nn::load_fashion_mnist(config.data_dir, nn::Split::Test, data_options);
   if (config.train_samples > 0 && config.train_samples < train.size()) train = train.head(config.train_samples);
   if (config.test_samples > 0 && config.test_samples < test.size()) test = test.head(config.test_samples);
 
@@ -81,6 +211,7 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   StridedSampler test_sampler(test.size(), env.world_rank, env.world_size);
   nn::DataLoader train_loader(train, per_rank_batch, train_sampler);
   nn::DataLoader test_loader(test, 1024, test_sampler);
+  const std::int64_t steps_per_epoch = train_loader.size();
 
   std::shared_ptr<nn::Module> model = launch::make_model(config);
   if (config.recipe == "d2l") {
@@ -96,29 +227,103 @@ int run(int argc, char** argv, const distributed::Environment& env) {
     (*model)(train.get_batch(std::vector<std::int64_t>{0}).inputs);
     model->train();
   }
+  if (!config.init_from.empty())
+    on_every_rank(*group, [&] { nn::load_model_state(*model, nn::load_npz(config.init_from), config.init_from); });
   std::shared_ptr<nn::Module> replica = model;
   if (env.world_size > 1) replica = std::make_shared<distributed::DistributedDataParallel>(model, group);
   auto optimizer = launch::make_optimizer(config, replica->named_parameters());
-  auto schedule = launch::make_schedule(config, *optimizer, config.epochs * train_loader.size());
+  auto schedule = launch::make_schedule(config, *optimizer, config.epochs * steps_per_epoch);
+  const std::map<std::string, std::string> identity = launch::run_identity(config, train.size());
+
+  // Resume: every rank reads the checkpoint (a shared file system is assumed) and applies it.
+  std::int64_t global_step = 0;
+  int start_epoch = 0;
+  if (!config.resume.empty()) {
+    std::string path = config.resume;
+    on_every_rank(*group, [&] {
+      if (config.resume == "latest") {
+        const nn::CheckpointDirectory found = nn::scan_checkpoint_directory(config.checkpoint_dir);
+        if (leader)
+          for (const std::string& tmp : found.unfinished)
+            std::printf("note: %s is the remains of a checkpoint write that did not finish; it is ignored\n", tmp.c_str());
+        if (!found.latest) throw std::runtime_error("--resume: no complete checkpoint in '" + config.checkpoint_dir + "'");
+        path = *found.latest;
+      }
+      const nn::Checkpoint ckpt = nn::load_checkpoint(path);
+      if (const std::string diff = identity_differences(ckpt.config, identity); !diff.empty())
+        throw std::runtime_error("cannot resume from '" + path + "': it was saved by a different run: " + diff);
+      nn::restore_checkpoint(ckpt, path, *model, optimizer.get(), schedule.get());
+      train_sampler.resume_epoch(ckpt.epoch, ckpt.epoch_samples_seen);
+      global_step = ckpt.step;
+      start_epoch = static_cast<int>(ckpt.epoch);
+      if (leader) {
+        const auto saved_world = ckpt.config.find("world_size");
+        std::printf("resumed from %s: epoch %d, step %lld, %lld samples of the epoch seen (saved by %s rank(s))\n",
+                    path.c_str(), start_epoch + 1, static_cast<long long>(global_step),
+                    static_cast<long long>(ckpt.epoch_samples_seen),
+                    saved_world == ckpt.config.end() ? "?" : saved_world->second.c_str());
+      }
+    });
+  }
 
   launch::MetricsLog metrics(leader ? config.metrics_path : "");
+
+  // Rank 0 writes; the others wait for its outcome, so a failed write stops every rank at the same step.
+  auto save_checkpoint = [&](bool announce) {
+    std::string error, path;
+    if (leader) {
+      try {
+        nn::Checkpoint ckpt;
+        ckpt.model = model->state_dict();
+        ckpt.optimizer = optimizer->state_dict();
+        ckpt.scheduler_count = schedule ? schedule->count() : 0;
+        ckpt.epoch = train_sampler.epoch();
+        ckpt.step = global_step;
+        ckpt.rng = default_generator().state();
+        ckpt.sampler_position = train_sampler.position();
+        ckpt.epoch_samples_seen = train_sampler.samples_seen();
+        ckpt.config = identity;
+        ckpt.config["world_size"] = std::to_string(env.world_size);
+        ckpt.config["threads"] = std::to_string(config.threads);
+        path = nn::save_checkpoint_to_directory(config.checkpoint_dir, ckpt, config.keep);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    share_rank0_outcome(*group, error);
+    metrics.write({{"event", std::string("checkpoint")}, {"global_step", static_cast<long long>(global_step)},
+                   {"path", path}});
+    if (announce && leader) std::printf("saved %s\n", path.c_str());
+  };
+  const bool checkpointing = !config.checkpoint_dir.empty();
   if (leader) {
-    std::printf("lamina-train: %d rank(s) on %s, %d thread(s) each; %lld training and %lld test samples\n",
-                env.world_size, env.hostname.c_str(), config.threads, static_cast<long long>(train.size()),
-                static_cast<long long>(test.size()));
-    std::printf("%s\n", launch::describe(config).c_str());
+    std::printf("%s; %lld training and %lld test samples\n", launch::describe(config).c_str(),
+                static_cast<long long>(train.size()), static_cast<long long>(test.size()));
     std::fflush(stdout);
   }
 
-  for (int epoch = 0; epoch < config.epochs; ++epoch) {
+  const bool failing = config.fail_at_step > 0 && config.fail_rank == env.world_rank;
+  for (int epoch = start_epoch; epoch < config.epochs; ++epoch) {
     train_sampler.set_epoch(epoch);
+    const std::int64_t first_step = steps_per_epoch - train_loader.size();  // > 0 in an epoch resumed mid-way
     launch::ProgressBar progress(epoch + 1, config.epochs, train_loader.size(), config.batch_size, leader);
     const nn::EpochStats stats = nn::train_epoch(
         *replica, *optimizer, train_loader,
         {.scheduler = schedule.get(), .on_step = [&](std::int64_t step, std::int64_t, double loss) {
+           ++global_step;
            progress.update(step, loss);
+           if (failing && epoch * train_loader.size() + step + 1 == config.fail_at_step)
+             inject_failure(config, env, config.fail_at_step);
            metrics.write({{"event", std::string("step")}, {"epoch", static_cast<long long>(epoch)},
-                          {"step", static_cast<long long>(step)}, {"loss", loss}, {"lr", optimizer->lr()}});
+                          {"step", static_cast<long long>(first_step + step)},
+                          {"global_step", static_cast<long long>(global_step)}, {"loss", loss},
+                          {"lr", optimizer->lr()}});
+           // The epoch's last step is saved after its evaluation, below.
+           const bool epoch_ends = train_sampler.epoch() != epoch;
+           if (checkpointing && config.checkpoint_every_steps > 0 && global_step % config.checkpoint_every_steps == 0 &&
+               !epoch_ends)
+             save_checkpoint(/*announce=*/false);  // the progress line is being drawn
+           if (killed_here(env.world_rank, global_step)) std::raise(SIGKILL);
          }});
     progress.finish();
     const nn::EpochStats eval = nn::evaluate(*model, test_loader);
@@ -136,6 +341,21 @@ int run(int argc, char** argv, const distributed::Environment& env) {
     metrics.write({{"event", std::string("epoch")}, {"epoch", static_cast<long long>(epoch)}, {"train_loss", train_loss},
                    {"train_accuracy", train_accuracy}, {"test_accuracy", test_accuracy}, {"seconds", seconds},
                    {"samples_per_second", totals[2] / seconds}});
+    const bool step_due = config.checkpoint_every_steps > 0 && global_step % config.checkpoint_every_steps == 0;
+    const bool epoch_due = config.checkpoint_every_epochs > 0 && (epoch + 1) % config.checkpoint_every_epochs == 0;
+    if (checkpointing && (step_due || epoch_due || epoch + 1 == config.epochs)) save_checkpoint(true);
+  }
+
+  if (!config.save_npz.empty()) {
+    std::string error;
+    if (leader) {
+      try {
+        nn::save_npz(config.save_npz, model->state_dict());
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    share_rank0_outcome(*group, error);
   }
 
   const std::uint64_t fp = nn::fingerprint(model->parameters());
@@ -156,6 +376,9 @@ int main(int argc, char** argv) {
   distributed::MpiRuntime mpi(&argc, &argv);
   try {
     return run(argc, argv, mpi.env());
+  } catch (const JobError& e) {
+    std::fprintf(stderr, "lamina-train: rank %d: %s\n", mpi.env().world_rank, e.what());
+    return 2;
   } catch (const std::exception& e) {
     distributed::abort_job(e);
   }

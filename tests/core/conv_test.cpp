@@ -61,6 +61,35 @@ std::vector<double> direct_conv2d(const Tensor& x, const Tensor& w, const Tensor
   return out;
 }
 
+// The three gradients of the direct definition for output gradient g, in double, in the layouts of x, w and b.
+struct ConvGrads {
+  std::vector<double> x, w, b;
+};
+ConvGrads direct_conv2d_grads(const Tensor& x, const Tensor& w, const Tensor& g, IntPair p) {
+  const std::vector<double> xv = x.to(DType::Float64).to_vector<double>(), wv = w.to(DType::Float64).to_vector<double>();
+  const std::vector<double> gv = g.to(DType::Float64).to_vector<double>();
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
+  const std::int64_t o = w.size(0), kh = w.size(2), kw = w.size(3), oh = g.size(2), ow = g.size(3);
+  ConvGrads r{std::vector<double>(xv.size()), std::vector<double>(wv.size()), std::vector<double>(o)};
+  for (std::int64_t in = 0; in < n; ++in)
+    for (std::int64_t io = 0; io < o; ++io)
+      for (std::int64_t y = 0; y < oh; ++y)
+        for (std::int64_t xo = 0; xo < ow; ++xo) {
+          const double go = gv[((in * o + io) * oh + y) * ow + xo];
+          r.b[io] += go;
+          for (std::int64_t ic = 0; ic < c; ++ic)
+            for (std::int64_t i = 0; i < kh; ++i)
+              for (std::int64_t j = 0; j < kw; ++j) {
+                const std::int64_t hy = y - p.h + i, wx = xo - p.w + j;
+                if (hy < 0 || hy >= h || wx < 0 || wx >= wd) continue;
+                const std::int64_t xi = ((in * c + ic) * h + hy) * wd + wx, wi = ((io * c + ic) * kh + i) * kw + j;
+                r.x[xi] += go * wv[wi];
+                r.w[wi] += go * xv[xi];
+              }
+        }
+  return r;
+}
+
 std::string message_of(const std::function<void()>& f) {
   try {
     f();
@@ -99,6 +128,58 @@ TEST(Conv2dGradCheck, OneInputAtATime) {
   EXPECT_LT(gradcheck([&](auto& v) { return conv2d(v[0], w.detach(), b.detach(), opt); }, {x}), kGradTolerance);
   EXPECT_LT(gradcheck([&](auto& v) { return conv2d(x.detach(), v[0], b.detach(), opt); }, {w}), kGradTolerance);
   EXPECT_LT(gradcheck([&](auto& v) { return conv2d(x.detach(), w.detach(), v[0], opt); }, {b}), kGradTolerance);
+}
+
+// Stride 1, few channels: the direct kernels (direct_conv.h), with a non-square kernel, padding that differs per
+// axis and a batch that is not a whole number of weight-gradient blocks.
+TEST(Conv2dGradCheck, DirectKernelsNonSquarePadding) {
+  const Conv2dOptions opt{.padding = {2, 1}};
+  EXPECT_LT(gradcheck([&](auto& v) { return conv2d(v[0], v[1], v[2], opt); },
+                      {leaf({3, 2, 7, 9}, 41), leaf({3, 2, 3, 4}, 42), leaf({3}, 43)}),
+            kGradTolerance);
+  EXPECT_LT(gradcheck([&](auto& v) { return conv2d(v[0], v[1], Tensor()); }, {leaf({2, 3, 5, 6}, 44), leaf({5, 3, 2, 1}, 45)}),
+            kGradTolerance);
+}
+
+TEST(Conv2dGradCheck, DirectKernelsOneInputAtATime) {
+  const Tensor x = leaf({2, 2, 5, 5}, 46), w = leaf({3, 2, 3, 3}, 47), b = leaf({3}, 48);
+  const Conv2dOptions opt{.padding = 1};
+  EXPECT_LT(gradcheck([&](auto& v) { return conv2d(v[0], w.detach(), b.detach(), opt); }, {x}), kGradTolerance);
+  EXPECT_LT(gradcheck([&](auto& v) { return conv2d(x.detach(), v[0], b.detach(), opt); }, {w}), kGradTolerance);
+  EXPECT_LT(gradcheck([&](auto& v) { return conv2d(x.detach(), w.detach(), v[0], opt); }, {b}), kGradTolerance);
+}
+
+// Stride 1 with more than 16 channels, or padding as large as the kernel: still im2col + GEMM.
+TEST(Conv2dGradCheck, StrideOneOutsideTheDirectKernels) {
+  EXPECT_LT(gradcheck([&](auto& v) { return conv2d(v[0], v[1], v[2], {.padding = 1}); },
+                      {leaf({1, 17, 4, 4}, 49), leaf({2, 17, 2, 2}, 50), leaf({2}, 51)}),
+            kGradTolerance);
+  EXPECT_LT(gradcheck([&](auto& v) { return conv2d(v[0], v[1], v[2], {.padding = 2}); },
+                      {leaf({2, 2, 4, 4}, 52), leaf({2, 2, 2, 2}, 53), leaf({2}, 54)}),
+            kGradTolerance);
+}
+
+// LeNet's two layers in float32 at a batch of 21 (a block of 16 samples and a partial one), all three
+// gradients, against the definition in double.
+TEST(Conv2d, LeNetLayersFloat32MatchTheDefinition) {
+  struct Layer {
+    Shape x, w;
+    IntPair padding;
+  };
+  for (const Layer& layer : {Layer{{21, 1, 28, 28}, {6, 1, 5, 5}, 2}, Layer{{21, 6, 14, 14}, {16, 6, 5, 5}, 0}}) {
+    Generator gen(61);
+    const Tensor x = rand(layer.x, {}, 0, 1, &gen).requires_grad_();
+    const Tensor w = rand(layer.w, {}, -0.3, 0.3, &gen).requires_grad_();
+    const Tensor b = rand({layer.w[0]}, {}, -0.3, 0.3, &gen).requires_grad_();
+    const Tensor y = conv2d(x, w, b, {.padding = layer.padding});
+    expect_values(y, direct_conv2d(x, w, b, 1, layer.padding, 1), 2e-5, "output");
+    const Tensor g = rand(y.shape(), {}, -1, 1, &gen);
+    sum(mul(y, g)).backward();
+    const ConvGrads want = direct_conv2d_grads(x, w, g, layer.padding);
+    expect_values(x.grad(), want.x, 2e-5, "grad x");
+    expect_values(w.grad(), want.w, 2e-3, "grad weight");  // sums of ~16000 products
+    expect_values(b.grad(), want.b, 2e-3, "grad bias");
+  }
 }
 
 // Reference values from PyTorch 1.13 (Debian's python3-torch), float64:

@@ -75,6 +75,11 @@ TEST(AvgPool2dGradCheck, PaddingCountedInTheDivisor) {
   EXPECT_LT(gradcheck([](auto& v) { return avg_pool2d(v[0], 2); }, {leaf({2, 2, 6, 6}, 6)}), kGradTolerance);
 }
 
+// 2x2 windows with stride 2 take their own loops; odd sizes leave a last row and column that no window covers.
+TEST(AvgPool2dGradCheck, TwoByTwoOddSizes) {
+  EXPECT_LT(gradcheck([](auto& v) { return avg_pool2d(v[0], 2, 2); }, {leaf({2, 2, 7, 5}, 9)}), kGradTolerance);
+}
+
 TEST(AdaptiveAvgPool2dGradCheck, OverlappingAndGlobal) {
   EXPECT_LT(gradcheck([](auto& v) { return adaptive_avg_pool2d(v[0], {3, 4}); }, {leaf({2, 2, 7, 6}, 7)}), kGradTolerance);
   EXPECT_LT(gradcheck([](auto& v) { return adaptive_avg_pool2d(v[0], {5, 2}); }, {leaf({1, 2, 3, 7}, 8)}), kGradTolerance);
@@ -142,6 +147,19 @@ TEST(Pooling, Float32MatchesFloat64) {
   expect_values(max_pool2d(x32, 3, 2, 1), max_pool2d(x, 3, 2, 1).to_vector<double>(), 1e-6, "max_pool2d");
   expect_values(avg_pool2d(x32, 3, 2, 1), avg_pool2d(x, 3, 2, 1).to_vector<double>(), 1e-6, "avg_pool2d");
   expect_values(adaptive_avg_pool2d(x32, {4, 3}), adaptive_avg_pool2d(x, {4, 3}).to_vector<double>(), 1e-6, "adaptive");
+}
+
+// The 2x2 loops against the general ones (adaptive pooling to half the size has the same windows): the same
+// sums in the same order, so bit for bit the same values and gradients.
+TEST(Pooling, TwoByTwoMatchesTheGeneralWindows) {
+  const Tensor x = seq({3, 4, 12, 10}).to(DType::Float32).requires_grad_();
+  const Tensor x2 = x.detach().clone().requires_grad_();
+  const Tensor fast = avg_pool2d(x, 2), general = adaptive_avg_pool2d(x2, {6, 5});
+  EXPECT_EQ(fast.to_vector<float>(), general.to_vector<float>());
+  const Tensor g = gseq(fast.shape()).to(DType::Float32);
+  sum(mul(fast, g)).backward();
+  sum(mul(general, g)).backward();
+  EXPECT_EQ(x.grad().to_vector<float>(), x2.grad().to_vector<float>());
 }
 
 TEST(Pooling, MaxPoolPropagatesNaN) {

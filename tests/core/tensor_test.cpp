@@ -131,6 +131,32 @@ TEST(TensorViews, ErrorsNameTheOpAndShapes) {
   expect_contains(message_of<std::invalid_argument>([&] { x.expand({3}); }), {"expand", "[2, 3]", "[3]"});
 }
 
+// copy_ and add_ walk a strided or broadcast source row by row; every layout must land element for element.
+TEST(TensorInPlace, CopyAndAddFromStridedAndBroadcastSources) {
+  const Tensor m = arange(0, 6, 1).reshape({2, 3});  // [[0, 1, 2], [3, 4, 5]]
+  Tensor dst = zeros({3, 2});
+  dst.copy_(m.t());
+  EXPECT_EQ(dst.to_vector<float>(), (std::vector<float>{0, 3, 1, 4, 2, 5}));
+  dst.copy_(from_vector<double>({7, 8}, {2}));  // a row broadcast over the rows, converted to float
+  EXPECT_EQ(dst.to_vector<float>(), (std::vector<float>{7, 8, 7, 8, 7, 8}));
+  dst.copy_(from_vector<float>({1, 2, 3}, {3, 1}));  // a column broadcast over the columns
+  EXPECT_EQ(dst.to_vector<float>(), (std::vector<float>{1, 1, 2, 2, 3, 3}));
+  Tensor every_other = zeros({2, 6}).slice(1, 0, 6, 2);  // a strided destination
+  every_other.copy_(m);
+  EXPECT_EQ(every_other.contiguous().to_vector<float>(), (std::vector<float>{0, 1, 2, 3, 4, 5}));
+  Tensor scalar = zeros({});
+  scalar.copy_(full({}, 2.5));
+  EXPECT_EQ(scalar.item(), 2.5);
+
+  Tensor acc = ones({3, 2});
+  acc.add_(m.t(), 2.0);
+  EXPECT_EQ(acc.to_vector<float>(), (std::vector<float>{1, 7, 3, 9, 5, 11}));
+  acc.add_(from_vector<float>({-1, 1}, {2}));
+  EXPECT_EQ(acc.to_vector<float>(), (std::vector<float>{0, 8, 2, 10, 4, 12}));
+  acc.add_(full({}, 1.0), -0.5);
+  EXPECT_EQ(acc.to_vector<float>(), (std::vector<float>{-0.5, 7.5, 1.5, 9.5, 3.5, 11.5}));
+}
+
 TEST(Tensor, ItemNeedsExactlyOneElement) {
   EXPECT_EQ(full({1, 1}, 2.5).item(), 2.5);
   EXPECT_EQ(scalar_tensor(-4, {.dtype = DType::Int64}).item<std::int64_t>(), -4);

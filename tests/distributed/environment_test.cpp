@@ -48,6 +48,41 @@ TEST(Environment, LocalRanksNumberTheRanksOfEachHost) {
   }
 }
 
+TEST(Environment, EveryRankKnowsEveryRanksHostname) {
+  const Environment& env = environment();
+  ASSERT_EQ(static_cast<int>(env.hostnames.size()), env.world_size);
+  EXPECT_EQ(env.hostnames[static_cast<std::size_t>(env.world_rank)], env.hostname);
+  // The ranks on this host are exactly those with this hostname.
+  int here = 0;
+  for (const std::string& host : env.hostnames) here += host == env.hostname;
+  EXPECT_EQ(here, env.local_size);
+}
+
+TEST(Environment, RankRangesAreSortedAndCompact) {
+  EXPECT_EQ(rank_ranges({}), "");
+  EXPECT_EQ(rank_ranges({3}), "3");
+  EXPECT_EQ(rank_ranges({5, 0, 2, 1}), "0-2,5");
+  EXPECT_EQ(rank_ranges({7, 8, 10, 11, 12}), "7-8,10-12");
+}
+
+TEST(Environment, PlacementListsHostsInRankOrder) {
+  EXPECT_EQ(describe_placement({"a"}), "1 host: a (rank 0)");
+  EXPECT_EQ(describe_placement({"a", "a", "b", "b"}), "2 hosts: a (ranks 0-1), b (ranks 2-3)");
+  // Round-robin placement, hosts named in the order of their first rank.
+  EXPECT_EQ(describe_placement({"n2", "n1", "n2", "n1"}), "2 hosts: n2 (ranks 0,2), n1 (ranks 1,3)");
+  const std::vector<std::string> many{"h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h9"};
+  EXPECT_EQ(describe_placement(many).substr(0, 25), "10 hosts: h0 (rank 0), h1");
+  EXPECT_NE(describe_placement(many).find("h7 (rank 7) ... and 2 more hosts"), std::string::npos) << describe_placement(many);
+}
+
+TEST(Environment, DescribeRanksNamesTheirHosts) {
+  const std::vector<std::string> hosts{"a", "a", "b", "b", "c"};
+  EXPECT_EQ(describe_ranks({3}, hosts), "rank 3 on b");
+  EXPECT_EQ(describe_ranks({4, 2, 3}, hosts), "ranks 2-3 on b, rank 4 on c");
+  EXPECT_EQ(describe_ranks({0, 4}, hosts), "rank 0 on a, rank 4 on c");
+  EXPECT_EQ(describe_ranks({9}, hosts), "rank 9 on an unknown host");
+}
+
 TEST(Environment, InitializingAgainIsHarmless) {
   ensure_mpi_initialized();
   ensure_mpi_initialized();

@@ -85,10 +85,43 @@ TEST(TensorDataset, HeadSharesMemory) {
   EXPECT_THROW(first.get_batch(std::vector<std::int64_t>{3}), std::out_of_range);
 }
 
+TEST(ImageDataset, ConvertsTheBytesOfTheImagesAsked) {
+  // Four 2x3 images; image i has pixel k equal to 10 * i + k.
+  std::vector<std::uint8_t> pixels(4 * 6);
+  for (int i = 0; i < 4; ++i)
+    for (int k = 0; k < 6; ++k) pixels[i * 6 + k] = static_cast<std::uint8_t>(10 * i + k);
+  pixels[23] = 255;
+  const nn::ImageDataset data(pixels, {1, 2, 3}, arange(20, 24, 1, {.dtype = DType::Int64}), 0.5, -1.0);
+  EXPECT_EQ(data.size(), 4);
+  const std::vector<std::int64_t> indices = {3, 0, 3, 1};
+  const nn::Batch b = data.get_batch(indices);
+  EXPECT_EQ(b.inputs.shape(), (Shape{4, 1, 2, 3}));
+  EXPECT_EQ(b.inputs.dtype(), DType::Float32);
+  EXPECT_EQ(b.targets.to_vector<std::int64_t>(), (std::vector<std::int64_t>{23, 20, 23, 21}));
+  const std::vector<float> got = b.inputs.to_vector<float>();
+  for (std::size_t i = 0; i < indices.size(); ++i)
+    for (int k = 0; k < 6; ++k) {
+      const int byte = indices[i] == 3 && k == 5 ? 255 : 10 * static_cast<int>(indices[i]) + k;
+      EXPECT_EQ(got[i * 6 + k], static_cast<float>(byte * 0.5 - 1.0)) << i << " " << k;
+    }
+  EXPECT_EQ(data.inputs().shape(), (Shape{4, 1, 2, 3}));
+  EXPECT_EQ(data.inputs().to_vector<float>()[23], 126.5f);
+
+  const nn::ImageDataset first = data.head(2);
+  EXPECT_EQ(first.size(), 2);
+  EXPECT_EQ(first.get_batch(std::vector<std::int64_t>{1}).inputs.to_vector<float>(), (std::vector<float>{4, 4.5, 5, 5.5, 6, 6.5}));
+  std::string msg = error_of([&] { first.get_batch(std::vector<std::int64_t>{2}); });
+  EXPECT_TRUE(contains(msg, "ImageDataset::get_batch: index 2 is out of range for a data set of 2 samples")) << msg;
+  msg = error_of([&] { data.head(5); });
+  EXPECT_TRUE(contains(msg, "ImageDataset::head: 5 samples asked of a data set of 4")) << msg;
+  msg = error_of([&] { nn::ImageDataset(pixels, {2, 2}, arange(0, 4, 1, {.dtype = DType::Int64})); });
+  EXPECT_TRUE(contains(msg, "ImageDataset: 24 pixel bytes are not 4 images of shape [2, 2] (targets int64 [4])")) << msg;
+}
+
 TEST(FashionMnist, ScalesToUnitRangeAndStandardizes) {
   ScratchDir dir;
   write_tiny_fashion_mnist(dir);
-  const nn::TensorDataset data = nn::load_fashion_mnist(dir.str(), nn::Split::Train);
+  const nn::ImageDataset data = nn::load_fashion_mnist(dir.str(), nn::Split::Train);
   EXPECT_EQ(data.inputs().shape(), (Shape{3, 1, 28, 28}));
   EXPECT_EQ(data.inputs().dtype(), DType::Float32);
   EXPECT_EQ(data.targets().to_vector<std::int64_t>(), (std::vector<std::int64_t>{4, 4, 4}));
@@ -98,7 +131,7 @@ TEST(FashionMnist, ScalesToUnitRangeAndStandardizes) {
   EXPECT_FLOAT_EQ(x[785], 100.0f / 255.0f);
   EXPECT_FLOAT_EQ(x[2 * 784 + 5], 200.0f / 255.0f);
 
-  const nn::TensorDataset standard =
+  const nn::ImageDataset standard =
       nn::load_fashion_mnist(dir.str(), nn::Split::Train, {.standardize = true, .flatten = true});
   EXPECT_EQ(standard.inputs().shape(), (Shape{3, 784}));
   const std::vector<float> s = standard.inputs().to_vector<float>();
@@ -141,8 +174,8 @@ TEST(FashionMnist, LabelOutOfRangeIsNamed) {
 
 TEST(FashionMnist, RealFiles) {
   if (!have_fashion_mnist()) GTEST_SKIP() << "Debian's dataset-fashion-mnist is not installed (" << nn::kFashionMnistDir << ")";
-  const nn::TensorDataset train = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Train);
-  const nn::TensorDataset test = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Test);
+  const nn::ImageDataset train = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Train);
+  const nn::ImageDataset test = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Test);
   EXPECT_EQ(train.inputs().shape(), (Shape{60000, 1, 28, 28}));
   EXPECT_EQ(test.inputs().shape(), (Shape{10000, 1, 28, 28}));
   // From /usr/bin/python3 with gzip + numpy on the same files: the first labels, the byte sum of the first image
@@ -169,7 +202,7 @@ TEST(FashionMnist, RealFiles) {
   const auto [mean, stddev] = mean_and_std(train.inputs());
   EXPECT_NEAR(mean, 0.28604, 1e-5);
   EXPECT_NEAR(stddev, 0.35302, 1e-5);
-  const nn::TensorDataset standard = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Train, {.standardize = true});
+  const nn::ImageDataset standard = nn::load_fashion_mnist(nn::kFashionMnistDir, nn::Split::Train, {.standardize = true});
   const auto [standard_mean, standard_std] = mean_and_std(standard.inputs());
   EXPECT_NEAR(standard_mean, 0.0, 2e-4);
   EXPECT_NEAR(standard_std, 1.0, 2e-4);
