@@ -1,5 +1,6 @@
 #include <lamina/core/linalg.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -175,11 +176,20 @@ Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
         const T* py = y.data<T>();
         const T* pg = gc.data<T>();
         T* pm = masked.data<T>();
-        std::vector<double> column_sums(rb ? cols : 0, 0.0);  // float sums add up in double, as sum() does
-        for (std::int64_t r = 0; r < rows; ++r) {
-          for (std::int64_t c = 0; c < cols; ++c) pm[r * cols + c] = functors::ReluBackward{}(py[r * cols + c], pg[r * cols + c]);
-          if (rb)
-            for (std::int64_t c = 0; c < cols; ++c) column_sums[c] += pm[r * cols + c];
+        // The bias gradient sums columns in T over blocks of 64 rows (loops that vectorize), and the blocks'
+        // sums in double, so that a long float32 sum keeps its digits.
+        constexpr std::int64_t kBlock = 64;
+        std::vector<T> block_sums(cols);
+        std::vector<double> column_sums(cols, 0.0);
+        for (std::int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+          std::fill(block_sums.begin(), block_sums.end(), T(0));
+          for (std::int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r)
+            for (std::int64_t c = 0; c < cols; ++c) {
+              const T m = functors::ReluBackward{}(py[r * cols + c], pg[r * cols + c]);
+              pm[r * cols + c] = m;
+              block_sums[c] += m;
+            }
+          for (std::int64_t c = 0; c < cols; ++c) column_sums[c] += block_sums[c];
         }
         for (std::int64_t c = 0; rb && c < cols; ++c) gb.data<T>()[c] = static_cast<T>(column_sums[c]);
       });
