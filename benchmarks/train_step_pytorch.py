@@ -6,7 +6,8 @@
       DATA   fashion-mnist (default) | synthetic (one random batch, nothing loaded)
 
 A step is optimizer.zero_grad(set_to_none=True), forward, F.cross_entropy, backward, optimizer.step() (plain SGD),
-timed step by step; fetching the batch is not part of it. The data is loaded as pytorch_fashion_mnist.py (the
+timed step by step; fetching the batch is not part of it. For the MLP, the step's five GEMMs are also timed
+after every step, as in train_step_benchmark.cpp. The data is loaded as pytorch_fashion_mnist.py (the
 d2l reference) loads it: the training set as one float32 tensor in [0, 1], each batch gathered with x[idx] from
 a shuffled epoch.
 """
@@ -53,6 +54,25 @@ def resnet18(width=64):
     return nn.Sequential(*layers)
 
 
+class MlpGemms:
+    """The MLP step's five GEMMs on their own buffers (torch.mm into preallocated outputs, which calls the same
+    OpenBLAS sgemm): the floor train_step_benchmark.cpp also times, measured here under this process's load."""
+
+    def __init__(self, batch):
+        self.x, self.w1, self.h = torch.randn(batch, 784), torch.randn(256, 784), torch.randn(batch, 256)
+        self.w2, self.out, self.gh = torch.randn(10, 256), torch.randn(batch, 10), torch.randn(batch, 256)
+        self.gw1, self.gw2 = torch.randn(256, 784), torch.randn(10, 256)
+
+    def time_ms(self):
+        t0 = time.perf_counter()
+        torch.mm(self.x, self.w1.t(), out=self.h)
+        torch.mm(self.h, self.w2.t(), out=self.out)
+        torch.mm(self.out, self.w2, out=self.gh)
+        torch.mm(self.out.t(), self.h, out=self.gw2)
+        torch.mm(self.gh.t(), self.x, out=self.gw1)
+        return (time.perf_counter() - t0) * 1e3
+
+
 def peak_rss_mb():
     with open("/proc/self/status") as f:
         for line in f:
@@ -94,7 +114,8 @@ def main():
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     model.train()
 
-    times, cpu, loss = [], 0.0, None
+    gemms = MlpGemms(batch) if name == "mlp" else None
+    times, gemm_times, cpu, loss = [], [], 0.0, None
     for step in range(warmup + steps):
         inputs, targets = next(batches)
         c0, t0 = time.process_time(), time.perf_counter()
@@ -103,15 +124,18 @@ def main():
         loss.backward()
         optimizer.step()
         t1, c1 = time.perf_counter(), time.process_time()
+        gemm_ms = gemms.time_ms() if gemms else 0.0
         if step >= warmup:
             times.append((t1 - t0) * 1e3)
+            gemm_times.append(gemm_ms)
             cpu += (c1 - c0) * 1e3
     times_sorted = sorted(times)
     median = times_sorted[len(times) // 2]
     print(f'{{"framework": "pytorch", "model": "{name}", "batch": {batch}, "threads": {threads}, "steps": {steps}, '
           f'"data": "{data}", "ms_median": {median:.4f}, "ms_mean": {np.mean(times):.4f}, "ms_min": {times_sorted[0]:.4f}, '
           f'"cpu_ms": {cpu / len(times):.4f}, "samples_per_s": {1e3 * batch / median:.1f}, '
-          f'"peak_rss_mb": {peak_rss_mb():.1f}, "last_loss": {loss.item():.5f}}}')
+          f'"peak_rss_mb": {peak_rss_mb():.1f}, "last_loss": {loss.item():.5f}, '
+          f'"gemm_floor_ms": {sorted(gemm_times)[len(gemm_times) // 2]:.4f}}}')
 
 
 if __name__ == "__main__":

@@ -102,11 +102,9 @@ struct SoftmaxBackward {
 struct LogSoftmaxBackward {
   template <typename T> LAMINA_HD T operator()(T y, T g, T gsum) const { return g - std::exp(y) * gsum; }
 };
-// The logit gradient of cross entropy: (softmax(x) - onehot) * g, with softmax(x) = exp(x - logsumexp).
+// The logit gradient of cross entropy: (softmax(x) - onehot) * g, from the softmax probability p.
 struct CrossEntropyBackward {
-  template <typename T> LAMINA_HD T operator()(T x, T logsumexp, bool is_label, T g) const {
-    return (std::exp(x - logsumexp) - (is_label ? T(1) : T(0))) * g;
-  }
+  template <typename T> LAMINA_HD T operator()(T p, bool is_label, T g) const { return (p - (is_label ? T(1) : T(0))) * g; }
 };
 struct SquaredError {
   template <typename T> LAMINA_HD T operator()(T a, T b) const { return (a - b) * (a - b); }

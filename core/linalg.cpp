@@ -1,12 +1,16 @@
 #include <lamina/core/linalg.h>
 
+#include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/broadcast.h>
 #include <lamina/core/checks.h>
 #include <lamina/core/elementwise.h>
 #include <lamina/core/gemm.h>
+#include <lamina/core/functors.h>
+#include <lamina/core/parallel.h>
 #include <lamina/core/reduction.h>
 
 namespace lamina {
@@ -98,23 +102,41 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  check_matmul_args(x, weight, "linear");
-  check_dim(weight, 2, "linear", "weight");
+namespace {
+
+void check_linear_args(const Tensor& x, const Tensor& weight, const Tensor& bias, const char* op) {
+  check_matmul_args(x, weight, op);
+  check_dim(weight, 2, op, "weight");
   if (x.size(-1) != weight.shape()[1])
-    throw std::invalid_argument("linear: input " + describe(x) + " has " + std::to_string(x.size(-1)) +
+    throw std::invalid_argument(std::string(op) + ": input " + describe(x) + " has " + std::to_string(x.size(-1)) +
                                 " features but the weight " + describe(weight) + " expects " + std::to_string(weight.shape()[1]));
   const std::int64_t out_features = weight.shape()[0];
   if (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != out_features))
-    throw std::invalid_argument("linear: bias " + describe(bias) + " does not match " + std::to_string(out_features) + " output features");
-  const Tensor x2 = x.detach().reshape({-1, x.size(-1)});
-  Tensor out2 = Tensor::empty({x2.shape()[0], out_features}, {.dtype = x.dtype()});
+    throw std::invalid_argument(std::string(op) + ": bias " + describe(bias) + " does not match " + std::to_string(out_features) +
+                                " output features");
+}
+
+// x2 [rows, in] · weightᵀ + bias into a new [rows, out].
+Tensor linear_2d(const Tensor& x2, const Tensor& weight, const Tensor& bias) {
+  Tensor out2 = Tensor::empty({x2.shape()[0], weight.shape()[0]}, {.dtype = x2.dtype()});
   // The bias is written first and GEMM accumulates onto it (beta = 1): no separate pass over the output.
   if (bias.defined()) out2.copy_(bias.detach().expand(out2.shape()));
   cpu::gemm(x2, weight.detach().t(), out2, 1.0, bias.defined() ? 1.0 : 0.0);
-  Shape out_shape = x.shape();
-  out_shape.back() = out_features;
-  Tensor out = out2.view(out_shape);
+  return out2;
+}
+
+Shape linear_out_shape(const Tensor& x, const Tensor& weight) {
+  Shape shape = x.shape();
+  shape.back() = weight.shape()[0];
+  return shape;
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_linear_args(x, weight, bias, "linear");
+  const Tensor x2 = x.detach().reshape({-1, x.size(-1)});
+  Tensor out = linear_2d(x2, weight, bias).view(linear_out_shape(x, weight));
   if (autograd::needs_grad({&x, &weight, &bias})) {
     autograd::record("linear", out, {x, weight, bias},
                      [x2, w = weight.detach(), in_shape = x.shape(), rx = x.requires_grad(), rw = weight.requires_grad(),
@@ -124,6 +146,56 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       if (rx) gx = mm(g2, w).view(in_shape);
       if (rw) gw = mm(g2.t(), x2);
       if (rb) gb = sum(g2, {0});
+      return {gx, gw, gb};
+    });
+  }
+  return out;
+}
+
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_linear_args(x, weight, bias, "linear_relu");
+  const Tensor x2 = x.detach().reshape({-1, x.size(-1)});
+  const Tensor out2 = linear_2d(x2, weight, bias);
+  dispatch_floating(out2.dtype(), "linear_relu", [&]<typename T>() {
+    T* y = out2.data<T>();
+    const std::int64_t n = out2.numel();
+#pragma omp parallel for simd if (n > kParallelGrain)
+    for (std::int64_t i = 0; i < n; ++i) y[i] = functors::Relu{}(y[i]);
+  });
+  Tensor out = out2.view(linear_out_shape(x, weight));
+  if (autograd::needs_grad({&x, &weight, &bias})) {
+    // The output, not the product, is saved: it is positive exactly where the product is.
+    autograd::record("linear_relu", out, {x, weight, bias},
+                     [x2, w = weight.detach(), y = out2.detach(), in_shape = x.shape(), rx = x.requires_grad(),
+                      rw = weight.requires_grad(), rb = bias.defined() && bias.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
+      const Tensor gc = g.reshape(y.shape()).contiguous();
+      const std::int64_t rows = y.shape()[0], cols = y.shape()[1];
+      Tensor masked = Tensor::empty(y.shape(), {.dtype = y.dtype()});
+      Tensor gb = rb ? Tensor::empty({cols}, {.dtype = y.dtype()}) : Tensor();
+      dispatch_floating(y.dtype(), "linear_relu", [&]<typename T>() {
+        const T* py = y.data<T>();
+        const T* pg = gc.data<T>();
+        T* pm = masked.data<T>();
+        // The bias gradient sums columns in T over blocks of 64 rows (loops that vectorize), and the blocks'
+        // sums in double, so that a long float32 sum keeps its digits.
+        constexpr std::int64_t kBlock = 64;
+        std::vector<T> block_sums(cols);
+        std::vector<double> column_sums(cols, 0.0);
+        for (std::int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+          std::fill(block_sums.begin(), block_sums.end(), T(0));
+          for (std::int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r)
+            for (std::int64_t c = 0; c < cols; ++c) {
+              const T m = functors::ReluBackward{}(py[r * cols + c], pg[r * cols + c]);
+              pm[r * cols + c] = m;
+              block_sums[c] += m;
+            }
+          for (std::int64_t c = 0; c < cols; ++c) column_sums[c] += block_sums[c];
+        }
+        for (std::int64_t c = 0; rb && c < cols; ++c) gb.data<T>()[c] = static_cast<T>(column_sums[c]);
+      });
+      Tensor gx, gw;
+      if (rx) gx = mm(masked, w).view(in_shape);
+      if (rw) gw = mm(masked.t(), x2);
       return {gx, gw, gb};
     });
   }

@@ -127,7 +127,11 @@ void strided_copy(const Tensor& dst, const Tensor& src_broadcast, const Shape& s
   for (std::int64_t r = 0; r < rows; ++r) {
     D* dr = d + od(r);
     const S* sr = s + os(r);
-    for (std::int64_t i = 0; i < inner; ++i) dr[i * di] = static_cast<D>(sr[i * si]);
+    if (di == 1 && si == 1) {
+      for (std::int64_t i = 0; i < inner; ++i) dr[i] = static_cast<D>(sr[i]);  // unit strides: a loop that vectorizes
+    } else {
+      for (std::int64_t i = 0; i < inner; ++i) dr[i * di] = static_cast<D>(sr[i * si]);
+    }
   }
 }
 

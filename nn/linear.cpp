@@ -31,6 +31,7 @@ Tensor Linear::forward(const Tensor& x) {
     materialize("weight", {out_features_, x.size(-1)});
     if (options_.bias) materialize("bias", {out_features_});
   }
+  if (options_.activation == Activation::ReLU) return linear_relu(x, weight, bias);
   return activate(linear(x, weight, bias), options_.activation);
 }
 

@@ -153,3 +153,37 @@ TEST(LinalgGradCheck, LinearWithFrozenParts) {
   const Tensor input = leaf({4, 3}, 83).detach();
   EXPECT_LT(gradcheck([&](auto& x) { return linear(input, x[0]); }, {leaf({2, 3}, 84)}), kGradTolerance);
 }
+
+TEST(LinalgGradCheck, LinearRelu) {
+  // Values in [-1, 1): some outputs negative, none within reach of the kink at the finite-difference step.
+  EXPECT_LT(gradcheck([](auto& x) { return linear_relu(x[0], x[1], x[2]); }, {leaf({4, 3}, 90), leaf({5, 3}, 91), leaf({5}, 92)}),
+            kGradTolerance);
+  EXPECT_LT(gradcheck([](auto& x) { return linear_relu(x[0], x[1]); }, {leaf({2, 3, 5}, 93), leaf({4, 5}, 94)}), kGradTolerance);
+  const Tensor w = leaf({3, 4}, 95).detach();
+  EXPECT_LT(gradcheck([&](auto& x) { return linear_relu(x[0], w, x[1]); }, {leaf({6, 4}, 96), leaf({3}, 97)}), kGradTolerance);
+}
+
+// The fused op gives what relu(linear(...)) gives: bit for bit in the output and the gradients of x and the
+// weight (the same GEMMs, the same per-element steps); the bias gradient sums in another order.
+TEST(Linalg, LinearReluEqualsReluOfLinear) {
+  Generator gen(98);
+  // 150 rows: the bias gradient's sum runs over blocks of 64 rows and a partial one.
+  const Tensor x = rand({150, 7}, {}, -1, 1, &gen), w = rand({6, 7}, {}, -1, 1, &gen), b = rand({6}, {}, -1, 1, &gen);
+  const Tensor g = rand({150, 6}, {}, -1, 1, &gen);
+  std::vector<std::vector<float>> results[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    const Tensor xi = x.clone().requires_grad_(), wi = w.clone().requires_grad_(), bi = b.clone().requires_grad_();
+    const Tensor y = fused ? linear_relu(xi, wi, bi) : relu(linear(xi, wi, bi));
+    sum(mul(y, g)).backward();
+    results[fused] = {y.to_vector<float>(), xi.grad().to_vector<float>(), wi.grad().to_vector<float>(), bi.grad().to_vector<float>()};
+  }
+  const char* what[] = {"output", "grad x", "grad weight", "grad bias"};
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(results[1][k], results[0][k]) << what[k];
+  for (std::size_t i = 0; i < results[1][3].size(); ++i) EXPECT_NEAR(results[1][3][i], results[0][3][i], 1e-5) << what[3] << " " << i;
+  std::size_t zeros_seen = 0;
+  for (float v : results[1][0]) zeros_seen += v == 0.0f;
+  EXPECT_GT(zeros_seen, 0u);  // the ReLU cut something
+  expect_contains(message_of<std::invalid_argument>([] { linear_relu(zeros({2, 3}), zeros({4, 5})); }),
+                  {"linear_relu", "[2, 3]", "[4, 5]", "3 features"});
+}
+
