@@ -2,7 +2,7 @@
 
 #include <lamina/lamina.h>
 
-#include "core/error_message.h"
+#include "expect.h"
 
 using namespace lamina;
 using lamina::testing::expect_contains;

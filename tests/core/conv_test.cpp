@@ -8,9 +8,11 @@
 #include <lamina/core/im2col.h>
 
 #include "core/gradcheck.h"
+#include "expect.h"
 
 using namespace lamina;
 using lamina::testing::gradcheck;
+using lamina::testing::message_of;
 using lamina::testing::kGradTolerance;
 using lamina::testing::leaf;
 
@@ -88,16 +90,6 @@ ConvGrads direct_conv2d_grads(const Tensor& x, const Tensor& w, const Tensor& g,
               }
         }
   return r;
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected std::invalid_argument";
-  return "";
 }
 
 }  // namespace
@@ -264,14 +256,14 @@ TEST(Im2col, Col2imIsTheAdjoint) {
 }
 
 TEST(Conv2d, ChannelMismatchNamesBothShapes) {
-  const std::string m = message_of([] { conv2d(zeros({2, 3, 8, 8}), zeros({6, 4, 3, 3})); });
+  const std::string m = message_of<std::invalid_argument>([] { conv2d(zeros({2, 3, 8, 8}), zeros({6, 4, 3, 3})); });
   EXPECT_NE(m.find("conv2d"), std::string::npos) << m;
   EXPECT_NE(m.find("[2, 3, 8, 8]"), std::string::npos) << m;
   EXPECT_NE(m.find("[6, 4, 3, 3]"), std::string::npos) << m;
 }
 
 TEST(Conv2d, EmptyOutputNamesTheGeometry) {
-  const std::string m = message_of([] {
+  const std::string m = message_of<std::invalid_argument>([] {
     conv2d(zeros({1, 1, 5, 9}), zeros({1, 1, 4, 3}), Tensor(), {.stride = {1, 2}, .padding = {0, 1}, .dilation = {2, 3}});
   });
   EXPECT_NE(m.find("conv2d"), std::string::npos) << m;
@@ -283,16 +275,16 @@ TEST(Conv2d, EmptyOutputNamesTheGeometry) {
 }
 
 TEST(Conv2d, RejectsBadArguments) {
-  std::string m = message_of([] { conv2d(zeros({3, 8, 8}), zeros({6, 3, 3, 3})); });
+  std::string m = message_of<std::invalid_argument>([] { conv2d(zeros({3, 8, 8}), zeros({6, 3, 3, 3})); });
   EXPECT_NE(m.find("4-d input"), std::string::npos) << m;
   EXPECT_NE(m.find("[3, 8, 8]"), std::string::npos) << m;
-  m = message_of([] { conv2d(zeros({1, 3, 8, 8}), zeros({6, 3, 3})); });
+  m = message_of<std::invalid_argument>([] { conv2d(zeros({1, 3, 8, 8}), zeros({6, 3, 3})); });
   EXPECT_NE(m.find("[6, 3, 3]"), std::string::npos) << m;
-  m = message_of([] { conv2d(zeros({1, 3, 8, 8}), zeros({6, 3, 3, 3}), zeros({5})); });
+  m = message_of<std::invalid_argument>([] { conv2d(zeros({1, 3, 8, 8}), zeros({6, 3, 3, 3}), zeros({5})); });
   EXPECT_NE(m.find("bias"), std::string::npos) << m;
   EXPECT_NE(m.find("[5]"), std::string::npos) << m;
-  m = message_of([] { conv2d(zeros({1, 3, 8, 8}), zeros({6, 3, 3, 3}), Tensor(), {.stride = 0}); });
+  m = message_of<std::invalid_argument>([] { conv2d(zeros({1, 3, 8, 8}), zeros({6, 3, 3, 3}), Tensor(), {.stride = 0}); });
   EXPECT_NE(m.find("stride (0, 0)"), std::string::npos) << m;
-  m = message_of([] { conv2d(zeros({1, 3, 8, 8}), zeros({6, 3, 3, 3}, {.dtype = DType::Float64})); });
+  m = message_of<std::invalid_argument>([] { conv2d(zeros({1, 3, 8, 8}), zeros({6, 3, 3, 3}, {.dtype = DType::Float64})); });
   EXPECT_NE(m.find("float64"), std::string::npos) << m;
 }

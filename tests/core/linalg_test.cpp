@@ -1,9 +1,10 @@
 #include <gtest/gtest.h>
 
-#include "core/error_message.h"
+#include "expect.h"
 #include "core/gradcheck.h"
 
 using namespace lamina;
+using lamina::testing::expect_near;
 using lamina::testing::expect_contains;
 using lamina::testing::message_of;
 using lamina::testing::gradcheck;
@@ -11,11 +12,6 @@ using lamina::testing::kGradTolerance;
 using lamina::testing::leaf;
 
 namespace {
-
-void expect_near(const std::vector<double>& actual, const std::vector<double>& expected, double tol = 1e-12) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (std::size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], tol) << "element " << i;
-}
 
 // The naive triple loop, for comparing against GEMM: a [m, k] · b [k, n], both read through their strides.
 std::vector<double> reference_mm(const Tensor& a, const Tensor& b) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "expect.h"
+
 #include <cmath>
 
 #include <lamina/core/loss.h>
@@ -8,17 +10,12 @@
 #include "core/gradcheck.h"
 
 using namespace lamina;
+using lamina::testing::expect_near;
 using lamina::testing::gradcheck;
 using lamina::testing::kGradTolerance;
 using lamina::testing::leaf;
 
 namespace {
-
-void expect_near(const Tensor& t, const std::vector<double>& expected, double tol) {
-  const std::vector<double> got = t.to_vector<double>();
-  ASSERT_EQ(got.size(), expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << "at " << i;
-}
 
 Tensor labels(const std::vector<std::int64_t>& v) { return from_vector<std::int64_t>(v, {static_cast<std::int64_t>(v.size())}); }
 

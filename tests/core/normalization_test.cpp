@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "expect.h"
+
 #include <cmath>
 
 #include <lamina/core/normalization.h>
@@ -7,17 +9,12 @@
 #include "core/gradcheck.h"
 
 using namespace lamina;
+using lamina::testing::expect_near;
 using lamina::testing::gradcheck;
 using lamina::testing::kGradTolerance;
 using lamina::testing::leaf;
 
 namespace {
-
-void expect_near(const Tensor& t, const std::vector<double>& expected, double tol) {
-  const std::vector<double> got = t.to_vector<double>();
-  ASSERT_EQ(got.size(), expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << "at " << i;
-}
 
 Tensor f64(const std::vector<double>& v, const Shape& shape) { return from_vector<double>(v, shape); }
 

@@ -10,9 +10,11 @@
 #include <lamina/core/pooling.h>
 
 #include "core/gradcheck.h"
+#include "expect.h"
 
 using namespace lamina;
 using lamina::testing::gradcheck;
+using lamina::testing::message_of;
 using lamina::testing::kGradTolerance;
 using lamina::testing::leaf;
 
@@ -44,16 +46,6 @@ void expect_values(const Tensor& t, const std::vector<double>& expected, double 
   const std::vector<double> got = t.to(DType::Float64).to_vector<double>();
   ASSERT_EQ(got.size(), expected.size()) << what;
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << what << " element " << i;
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected std::invalid_argument";
-  return "";
 }
 
 }  // namespace
@@ -168,22 +160,22 @@ TEST(Pooling, MaxPoolPropagatesNaN) {
 }
 
 TEST(Pooling, RejectsBadArguments) {
-  std::string m = message_of([] { max_pool2d(zeros({3, 8, 8}), 2); });
+  std::string m = message_of<std::invalid_argument>([] { max_pool2d(zeros({3, 8, 8}), 2); });
   EXPECT_NE(m.find("max_pool2d"), std::string::npos) << m;
   EXPECT_NE(m.find("[3, 8, 8]"), std::string::npos) << m;
-  m = message_of([] { avg_pool2d(zeros({1, 1, 8, 8}), 3, 1, 2); });
+  m = message_of<std::invalid_argument>([] { avg_pool2d(zeros({1, 1, 8, 8}), 3, 1, 2); });
   EXPECT_NE(m.find("avg_pool2d"), std::string::npos) << m;
   EXPECT_NE(m.find("padding (2, 2)"), std::string::npos) << m;
   EXPECT_NE(m.find("half the kernel (3, 3)"), std::string::npos) << m;
-  m = message_of([] { max_pool2d(zeros({1, 1, 4, 8}), 5); });
+  m = message_of<std::invalid_argument>([] { max_pool2d(zeros({1, 1, 4, 8}), 5); });
   EXPECT_NE(m.find("kernel (5, 5)"), std::string::npos) << m;
   EXPECT_NE(m.find("[1, 1, 4, 8]"), std::string::npos) << m;
-  m = message_of([] { max_pool2d(zeros({1, 1, 4, 8}), 2, 0); });
+  m = message_of<std::invalid_argument>([] { max_pool2d(zeros({1, 1, 4, 8}), 2, 0); });
   EXPECT_NE(m.find("stride (0, 0)"), std::string::npos) << m;
-  m = message_of([] { adaptive_avg_pool2d(zeros({2, 3, 4, 4}), {0, 2}); });
+  m = message_of<std::invalid_argument>([] { adaptive_avg_pool2d(zeros({2, 3, 4, 4}), {0, 2}); });
   EXPECT_NE(m.find("adaptive_avg_pool2d"), std::string::npos) << m;
   EXPECT_NE(m.find("(0, 2)"), std::string::npos) << m;
   EXPECT_NE(m.find("[2, 3, 4, 4]"), std::string::npos) << m;
-  m = message_of([] { adaptive_avg_pool2d(zeros({2, 3, 4}), 1); });
+  m = message_of<std::invalid_argument>([] { adaptive_avg_pool2d(zeros({2, 3, 4}), 1); });
   EXPECT_NE(m.find("4-d input"), std::string::npos) << m;
 }

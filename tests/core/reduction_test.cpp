@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "core/error_message.h"
+#include "expect.h"
 #include "core/gradcheck.h"
 
 using namespace lamina;

@@ -2,7 +2,7 @@
 
 #include <lamina/core/shape_ops.h>
 
-#include "core/error_message.h"
+#include "expect.h"
 #include "core/gradcheck.h"
 
 using namespace lamina;

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "expect.h"
+
 #include <cmath>
 #include <limits>
 
@@ -8,17 +10,12 @@
 #include "core/gradcheck.h"
 
 using namespace lamina;
+using lamina::testing::expect_near;
 using lamina::testing::gradcheck;
 using lamina::testing::kGradTolerance;
 using lamina::testing::leaf;
 
 namespace {
-
-void expect_near(const Tensor& t, const std::vector<double>& expected, double tol) {
-  const std::vector<double> got = t.to_vector<double>();
-  ASSERT_EQ(got.size(), expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << "at " << i;
-}
 
 // 2 * sin(i) for i = 0 .. 23, shape [2, 3, 4].
 Tensor sines() {

@@ -2,7 +2,7 @@
 
 #include <lamina/lamina.h>
 
-#include "core/error_message.h"
+#include "expect.h"
 #include "core/gradcheck.h"
 
 using namespace lamina;

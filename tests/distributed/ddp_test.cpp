@@ -13,7 +13,11 @@
 #include <lamina/nn/mlp.h>
 #include <lamina/nn/sgd.h>
 
+#include "expect.h"
+
 using namespace lamina;
+using lamina::testing::expect_contains;
+using lamina::testing::message_of;
 using namespace lamina::distributed;
 
 namespace {
@@ -23,16 +27,6 @@ std::shared_ptr<ProcessGroup> world() {
   return group;
 }
 
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // A model with a layer used twice and a branch it never uses.
 struct SharedAndUnused : nn::Module {
@@ -116,9 +110,9 @@ TEST(DistributedDataParallel, SharedLayerAndUnusedBranchWithFindUnused) {
 }
 
 TEST(DistributedDataParallel, UnusedParameterWithoutFindUnusedIsNamed) {
-  const std::string msg = message_of([] { train(make_shared_and_unused, true, 1); });
-  EXPECT_TRUE(contains(msg, "unused.weight")) << msg;
-  EXPECT_TRUE(contains(msg, "find_unused_parameters")) << msg;
+  const std::string msg = message_of<std::exception>([] { train(make_shared_and_unused, true, 1); });
+  expect_contains(msg, {"unused.weight"});
+  expect_contains(msg, {"find_unused_parameters"});
 }
 
 TEST(DistributedDataParallel, BucketEdgeCases) {
@@ -199,9 +193,9 @@ TEST(DistributedDataParallel, DifferentModelsOnRanksNameTheFirstDifference) {
   const std::int64_t width = world()->rank() == 1 ? 9 : 8;
   auto model = std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {width}, .num_classes = 3});
   model->operator()(zeros({1, 5}));
-  const std::string msg = message_of([&] { DistributedDataParallel ddp(model, world()); });
-  EXPECT_TRUE(contains(msg, "'1.weight' [8, 5] float32 on rank 0")) << msg;
-  EXPECT_TRUE(contains(msg, "'1.weight' [9, 5] float32 on rank 1")) << msg;
+  const std::string msg = message_of<std::exception>([&] { DistributedDataParallel ddp(model, world()); });
+  expect_contains(msg, {"'1.weight' [8, 5] float32 on rank 0"});
+  expect_contains(msg, {"'1.weight' [9, 5] float32 on rank 1"});
 }
 
 TEST(DistributedSampler, ShardsAreDisjointEqualAndCoverTheEpoch) {

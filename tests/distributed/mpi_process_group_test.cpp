@@ -9,7 +9,11 @@
 #include <lamina/distributed/mpi_process_group.h>
 #include <lamina/lamina.h>
 
+#include "expect.h"
+
 using namespace lamina;
+using lamina::testing::expect_contains;
+using lamina::testing::message_of;
 using namespace lamina::distributed;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -46,15 +50,6 @@ template <typename T, typename F> std::int64_t first_mismatch(const Tensor& got,
 
 template <typename T> std::int64_t chunk_elements() {
   return static_cast<std::int64_t>(MpiProcessGroup::kChunkBytes / sizeof(T));
-}
-
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const CollectiveError& e) {
-    return e.what();
-  }
-  return "(no CollectiveError)";
 }
 
 template <typename T> class MpiCollectives : public ::testing::Test {};
@@ -205,7 +200,7 @@ TEST(MpiProcessGroup, SizeMismatchFailsOnEveryRankNamingBothSignatures) {
   // Rank 0 all-reduces 4 floats while the others all-reduce 8.
   Tensor t = full({pg.rank() == 0 ? 4 : 8}, 1.0);
   const auto start = Clock::now();
-  const std::string message = message_of([&] { pg.allreduce(t)->wait(); });
+  const std::string message = message_of<CollectiveError>([&] { pg.allreduce(t)->wait(); });
   EXPECT_LT(Clock::now() - start, 5s);
   const std::string others = pg.size() == 2 ? "rank 1" : "ranks 1,2,3";
   EXPECT_NE(message.find("MpiProcessGroup rank " + std::to_string(pg.rank()) + " of " + std::to_string(pg.size())), std::string::npos) << message;
@@ -222,12 +217,12 @@ TEST(MpiProcessGroup, SizeMismatchFailsOnEveryRankNamingBothSignatures) {
 TEST(MpiProcessGroup, DifferentCollectivesFailNamingBoth) {
   MpiProcessGroup pg;
   Tensor t = zeros({2}, {.dtype = DType::Float64});
-  const std::string message = message_of([&] { (pg.rank() == 0 ? pg.broadcast(t, 0) : pg.barrier())->wait(); });
+  const std::string message = message_of<CollectiveError>([&] { (pg.rank() == 0 ? pg.broadcast(t, 0) : pg.barrier())->wait(); });
   EXPECT_NE(message.find("rank 0 called broadcast(root 0, 16 bytes of float64, sequence 0)"), std::string::npos) << message;
   EXPECT_NE(message.find("called barrier(sequence 0)"), std::string::npos) << message;
   // Same for a reduce op that differs.
   Tensor u = ones({2});
-  const std::string ops = message_of([&] { pg.allreduce(u, pg.rank() == 0 ? ReduceOp::Max : ReduceOp::Average)->wait(); });
+  const std::string ops = message_of<CollectiveError>([&] { pg.allreduce(u, pg.rank() == 0 ? ReduceOp::Max : ReduceOp::Average)->wait(); });
   EXPECT_NE(ops.find("allreduce(max, 8 bytes of float32, sequence 1)"), std::string::npos) << ops;
   EXPECT_NE(ops.find("allreduce(average, 8 bytes of float32, sequence 1)"), std::string::npos) << ops;
 }
@@ -243,7 +238,7 @@ TEST(MpiProcessGroup, TimeoutNamesTheCollectiveAndRecoversWhenThePeersArrive) {
     const auto start = Clock::now();
     std::shared_ptr<Work> running = pg.allreduce(t);
     std::shared_ptr<Work> queued = pg.allreduce(u);
-    const std::string late = message_of([&] { queued->wait(); });
+    const std::string late = message_of<CollectiveError>([&] { queued->wait(); });
     EXPECT_GE(Clock::now() - start, 250ms);
     EXPECT_LT(Clock::now() - start, 1200ms);
     EXPECT_NE(late.find("MpiProcessGroup rank 0 of " + std::to_string(pg.size()) +
@@ -253,7 +248,7 @@ TEST(MpiProcessGroup, TimeoutNamesTheCollectiveAndRecoversWhenThePeersArrive) {
     EXPECT_NE(late.find("it is queued behind allreduce(sum, 1024 bytes of float32, sequence 0), which is stuck"),
               std::string::npos)
         << late;
-    const std::string stuck = message_of([&] { running->wait(); });
+    const std::string stuck = message_of<CollectiveError>([&] { running->wait(); });
     EXPECT_NE(stuck.find("allreduce(sum, 1024 bytes of float32, sequence 0) did not complete"), std::string::npos) << stuck;
     const std::string peers = pg.size() == 2 ? "rank 1" : "ranks 1-" + std::to_string(pg.size() - 1);
     EXPECT_NE(stuck.find("missing: " + peers + " on " + environment().hostname), std::string::npos) << stuck;
@@ -282,7 +277,7 @@ TEST(MpiProcessGroup, TimeoutNamesTheRanksThatDidNotArrive) {
   Tensor t = ones({16});
   if (pg.rank() != last) {
     std::shared_ptr<Work> work = pg.allreduce(t);
-    const std::string message = message_of([&] { work->wait(); });
+    const std::string message = message_of<CollectiveError>([&] { work->wait(); });
     const std::string host = environment().hostname;
     EXPECT_NE(message.find("MpiProcessGroup rank " + std::to_string(pg.rank()) + " of " + std::to_string(pg.size()) +
                            ": allreduce(sum, 64 bytes of float32, sequence 0) did not complete within 300 ms; missing: rank " +

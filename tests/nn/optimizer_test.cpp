@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
 
+#include "expect.h"
+
 #include <lamina/lamina.h>
 #include <lamina/nn/adam.h>
 #include <lamina/nn/lr_scheduler.h>
 #include <lamina/nn/sgd.h>
 
 using namespace lamina;
+using lamina::testing::expect_near;
 
 namespace {
 // Three steps on loss = sum(p * c) + 0.5 * sum(p^2), p0 = [0.5, -1, 2], c = [1, 2, -3] — the same run as the
@@ -21,10 +24,6 @@ std::vector<double> run(Options options, int steps = 3) {
     opt.step();
   }
   return p.to_vector<double>();
-}
-void expect_near(const std::vector<double>& a, const std::vector<double>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-12) << i;
 }
 }  // namespace
 
