@@ -31,8 +31,9 @@ struct TrainConfig {
   std::int64_t resnet_width = 64;
   bool standardize = true;
   double collective_timeout = 300;  // seconds a rank waits in a collective for its peers before the job ends
-  // For the failure tests only (hidden flags): after step fail_at_step (counted over epochs, from 1), rank
-  // fail_rank fails as fail_mode says: throw | exit | kill | segv | hang (stops, like a suspended process).
+  // For the failure and resume tests only (hidden flags): after global step fail_at_step (from 1; after that step's
+  // checkpoint when one is due), rank fail_rank fails as fail_mode says: throw | exit | kill | segv | hang (stops,
+  // like a suspended process).
   std::int64_t fail_at_step = 0;
   int fail_rank = 0;
   std::string fail_mode = "throw";

@@ -162,16 +162,6 @@ std::string identity_differences(const std::map<std::string, std::string>& saved
   return out;
 }
 
-// Test hook: LAMINA_TRAIN_KILL_AT_STEP="rank:step" makes that rank SIGKILL itself right after global step `step`
-// (and after any checkpoint written there), as if its machine had died mid-epoch.
-bool killed_here(int rank, std::int64_t global_step) {
-  const char* spec = std::getenv("LAMINA_TRAIN_KILL_AT_STEP");
-  if (!spec) return false;
-  int kill_rank = -1;
-  long long kill_step = -1;
-  return std::sscanf(spec, "%d:%lld", &kill_rank, &kill_step) == 2 && kill_rank == rank && kill_step == global_step;
-}
-
 int run(int argc, char** argv, const distributed::Environment& env) {
   const bool leader = env.world_rank == 0;
   launch::TrainConfig config;
@@ -312,8 +302,6 @@ int run(int argc, char** argv, const distributed::Environment& env) {
         {.scheduler = schedule.get(), .on_step = [&](std::int64_t step, std::int64_t, double loss) {
            ++global_step;
            progress.update(step, loss);
-           if (failing && epoch * train_loader.size() + step + 1 == config.fail_at_step)
-             inject_failure(config, env, config.fail_at_step);
            metrics.write({{"event", std::string("step")}, {"epoch", static_cast<long long>(epoch)},
                           {"step", static_cast<long long>(first_step + step)},
                           {"global_step", static_cast<long long>(global_step)}, {"loss", loss},
@@ -323,7 +311,8 @@ int run(int argc, char** argv, const distributed::Environment& env) {
            if (checkpointing && config.checkpoint_every_steps > 0 && global_step % config.checkpoint_every_steps == 0 &&
                !epoch_ends)
              save_checkpoint(/*announce=*/false);  // the progress line is being drawn
-           if (killed_here(env.world_rank, global_step)) std::raise(SIGKILL);
+           // After the step's checkpoint: a killed rank's last checkpoint is this step's when one was due.
+           if (failing && global_step == config.fail_at_step) inject_failure(config, env, global_step);
          }});
     progress.finish();
     const nn::EpochStats eval = nn::evaluate(*model, test_loader);

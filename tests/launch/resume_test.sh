@@ -32,7 +32,7 @@ fail() {
 job() {  # [epochs=E] [batch=B] job <ranks> <output file> <lamina-train arguments...>
   n=$1 out=$2
   shift 2
-  "$mpirun" -n "$n" --oversubscribe -x LAMINA_TRAIN_KILL_AT_STEP -x LAMINA_CHECKPOINT_KILL_AFTER_BYTES \
+  "$mpirun" -n "$n" --oversubscribe -x LAMINA_CHECKPOINT_KILL_AFTER_BYTES \
     "$train" $slice --epochs "${epochs:-2}" --batch-size "${batch:-64}" "$@" >"$out" 2>&1
 }
 steps_after() {  # the "step" metrics lines of $1 with global step > $2
@@ -52,17 +52,17 @@ same_run_after_step() {  # same_run_after_step <reference metrics> <resumed metr
   echo "identical after step $3: $(wc -l <"$dir/actual.steps") step lines and $(cat "$dir/actual.end")"
 }
 straight() {  # the uninterrupted run, keeping every checkpoint (and its final weights)
-  LAMINA_TRAIN_KILL_AT_STEP= LAMINA_CHECKPOINT_KILL_AFTER_BYTES= \
+  LAMINA_CHECKPOINT_KILL_AFTER_BYTES= \
     job "$1" "$dir/straight.out" --metrics "$dir/straight.jsonl" --checkpoint-dir "$dir/straight" \
     --checkpoint-every 4 --keep 0 --save-npz "$dir/straight.npz" || fail "the uninterrupted run failed: $(tail -5 "$dir/straight.out")"
 }
-export LAMINA_TRAIN_KILL_AT_STEP= LAMINA_CHECKPOINT_KILL_AFTER_BYTES=
+export LAMINA_CHECKPOINT_KILL_AFTER_BYTES=
 
 case $mode in
 rank-kill)
   straight "$ranks"
-  if LAMINA_TRAIN_KILL_AT_STEP="$((ranks - 1)):6" job "$ranks" "$dir/killed.out" \
-    --metrics "$dir/killed.jsonl" --checkpoint-dir "$dir/ck" --checkpoint-every 4; then
+  if job "$ranks" "$dir/killed.out" --metrics "$dir/killed.jsonl" --checkpoint-dir "$dir/ck" --checkpoint-every 4 \
+    --fail-at-step 6 --fail-rank $((ranks - 1)) --fail-mode kill; then
     fail "the job survived the SIGKILL of rank $((ranks - 1))"
   fi
   grep -q '"global_step": 6,' "$dir/killed.jsonl" || fail "the job died before step 6"
