@@ -40,6 +40,18 @@ void divide(void* data, std::int64_t n, DType dtype, int divisor) {
   });
 }
 
+// dst op= src, elementwise (Average sums: it is divided at the end).
+void reduce_into(void* dst, const void* src, std::int64_t n, DType dtype, ReduceOp op) {
+  dispatch(dtype, [&]<typename T>() {
+    T* d = static_cast<T*>(dst);
+    const T* x = static_cast<const T*>(src);
+    if (op == ReduceOp::Max)
+      for (std::int64_t i = 0; i < n; ++i) d[i] = std::max(d[i], x[i]);
+    else
+      for (std::int64_t i = 0; i < n; ++i) d[i] += x[i];
+  });
+}
+
 void check_tensor(const Tensor& t, const char* op, const char* what) {
   check_defined(t, op, what);
   if (!t.device().is_cpu())
@@ -263,6 +275,39 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
     if (staging.size() < bytes) staging.resize(bytes);
     return staging.data();
   }
+
+  // In-place ring all-reduce of `n` elements at `data`: a reduce-scatter, then an all-gather, each size-1 steps in
+  // which every rank sends one of `size` segments to the next rank and receives another from the previous one.
+  // Each rank sends and receives 2(size-1)/size of the data, the least any all-reduce can, and a received segment
+  // lands in the group's staging buffer, which persists across calls (Open MPI's own large-message algorithms
+  // allocate a temporary as large as the message on every call, and page-fault it in again when glibc has
+  // returned it to the kernel: 0.4 GB/s for 32 MiB here). Every segment is reduced once, in a fixed order, then
+  // copied to every rank, so all ranks end with the same bits. Average is reduced as a sum and each segment divided
+  // once, by the rank that completes it, while it is in cache.
+  void ring_allreduce(char* data, std::int64_t n, DType dtype, ReduceOp op) {
+    const std::int64_t element = static_cast<std::int64_t>(dtype_size(dtype));
+    const auto begin = [&](int segment) { return n * segment / size; };
+    const auto length = [&](int segment) { return begin(segment + 1) - begin(segment); };
+    const auto at = [&](int segment) { return data + begin(segment) * element; };
+    const auto bytes = [&](int segment) { return static_cast<int>(length(segment) * element); };
+    const int next = (rank + 1) % size, previous = (rank + size - 1) % size;
+    char* incoming = staging_buffer(static_cast<std::size_t>((n / size + 1) * element));
+    for (int step = 0; step < size - 1; ++step) {
+      const int send = ((rank - step) % size + size) % size, receive = (send + size - 1) % size;
+      check_mpi(MPI_Sendrecv(at(send), bytes(send), MPI_BYTE, next, 0, incoming, bytes(receive), MPI_BYTE, previous,
+                             0, comm, MPI_STATUS_IGNORE),
+                "MPI_Sendrecv");
+      reduce_into(at(receive), incoming, length(receive), dtype, op);
+    }
+    const int mine = (rank + 1) % size;  // completed by the last step above
+    if (op == ReduceOp::Average) divide(at(mine), length(mine), dtype, size);
+    for (int step = 0; step < size - 1; ++step) {
+      const int send = ((mine - step) % size + size) % size, receive = (send + size - 1) % size;
+      check_mpi(MPI_Sendrecv(at(send), bytes(send), MPI_BYTE, next, 0, at(receive), bytes(receive), MPI_BYTE, previous,
+                             0, comm, MPI_STATUS_IGNORE),
+                "MPI_Sendrecv");
+    }
+  }
 };
 
 namespace {
@@ -357,6 +402,10 @@ std::shared_ptr<Work> MpiProcessGroup::allreduce(Tensor& tensor, ReduceOp op) {
     char* data = bytes_of(t);
     for (std::int64_t begin = 0; begin < t.numel(); begin += chunk) {
       const std::int64_t n = std::min(chunk, t.numel() - begin);
+      if (n * element >= static_cast<std::int64_t>(kRingMinBytes) && s.size > 1) {
+        s.ring_allreduce(data + begin * element, n, dtype, op);
+        continue;
+      }
       check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + begin * element, static_cast<int>(n), mpi_type(dtype), mpi_op(op),
                               s.comm),
                 "MPI_Allreduce");

@@ -239,9 +239,16 @@ TEST(StepTrace, RecordsEveryBucketOfEveryStep) {
     EXPECT_LE(t.launched_us, t.done_us);
   }
   const std::string json = trace.json(world()->rank());
-  std::size_t events = 0;
-  for (std::size_t at = json.find("\"ph\""); at != std::string::npos; at = json.find("\"ph\"", at + 1)) ++events;
-  EXPECT_EQ(events, 3 * (buckets + 1));
+  const auto count = [&](const std::string& text) {
+    std::size_t n = 0;
+    for (std::size_t at = json.find(text); at != std::string::npos; at = json.find(text, at + 1)) ++n;
+    return n;
+  };
+  // Per step: forward + backward, the wait after it, and each bucket's all-reduce; an instant when each is ready.
+  EXPECT_EQ(count("\"ph\": \"X\""), 3 * (buckets + 2));
+  EXPECT_EQ(count("\"ph\": \"i\""), 3 * buckets);
+  EXPECT_EQ(count("\"name\": \"bucket 0 ready\""), 3u);
+  EXPECT_EQ(json.rfind("{\"traceEvents\": [", 0), 0u);
   EXPECT_GE(trace.hidden_fraction(), 0.0);
   EXPECT_LE(trace.hidden_fraction(), 1.0);
 }

@@ -66,8 +66,11 @@ TYPED_TEST_SUITE(MpiCollectives, DTypes);
 TYPED_TEST(MpiCollectives, AllreduceSumAverageMaxOfOddAndLargeSizes) {
   using T = TypeParam;
   MpiProcessGroup pg;
+  // From kRingMinBytes on, a chunk runs as a ring (segments of unequal length here); the tail of the largest is
+  // below it and goes through MPI_Allreduce.
+  const auto ring = static_cast<std::int64_t>(MpiProcessGroup::kRingMinBytes / sizeof(T));
   for (std::int64_t n : {std::int64_t{0}, std::int64_t{1}, std::int64_t{7}, std::int64_t{1023}, std::int64_t{4099},
-                         2 * chunk_elements<T>() + 13}) {
+                         ring - 1, ring + 5, 2 * chunk_elements<T>() + 13}) {
     for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Average, ReduceOp::Max}) {
       Tensor t = filled<T>(n, pg.rank());
       pg.allreduce(t, op)->wait();
