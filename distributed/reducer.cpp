@@ -1,5 +1,6 @@
 #include <lamina/distributed/reducer.h>
 
+#include <limits>
 #include <stdexcept>
 
 #include <lamina/core/autograd.h>
@@ -31,14 +32,16 @@ void Reducer::build_buckets() {
     const std::size_t size = static_cast<std::size_t>(p.numel()) * dtype_size(p.dtype());
     // groups.size() == 1: the bucket being filled is the first one, which gets the smaller cap.
     const std::size_t cap = groups.size() == 1 ? options_.first_bucket_cap_bytes : options_.bucket_cap_bytes;
-    const bool fits = !groups.empty() && p.dtype() == dtype && bytes + size <= cap;
+    const bool own = size >= kOwnBucketBytes;
+    const bool fits = !groups.empty() && !own && p.dtype() == dtype && bytes + size <= cap;
     if (!fits) {
       groups.emplace_back();
       bytes = 0;
       dtype = p.dtype();
     }
     groups.back().push_back(k);
-    bytes += size;
+    // Nothing joins a bucket of its own.
+    bytes = own ? std::numeric_limits<std::size_t>::max() / 2 : bytes + size;
   }
   buckets_.clear();
   for (std::size_t b = 0; b < groups.size(); ++b) {
@@ -98,15 +101,21 @@ void Reducer::mark_ready(std::size_t index) {
   if (ready_[index]) return;
   ready_[index] = true;
   // The gradient must live in the bucket. It does unless .grad() was replaced (zero_grad(set_to_none) drops the
-  // view, and the next backward then creates a fresh tensor): copy it in and restore the view.
+  // view, and the next backward then creates a fresh tensor): copy it in and restore the view — or, in a bucket of
+  // its own, make that tensor the bucket.
   Tensor& p = parameters_[index].second;
   const Tensor grad = p.grad();
+  Bucket& bucket = buckets_[bucket_of_[index]];
   Tensor view = gradient_view(index);
   if (grad.storage().data() != view.storage().data() || grad.offset() != view.offset()) {
-    view.copy_(grad);
-    p.set_grad(view);
+    if (bucket.parameters.size() == 1 && grad.is_contiguous() && grad.dtype() == bucket.buffer.dtype() &&
+        grad.device() == bucket.buffer.device()) {
+      bucket.buffer = grad.view({grad.numel()});  // the gradient becomes the bucket: no copy
+    } else {
+      view.copy_(grad);
+      p.set_grad(view);
+    }
   }
-  Bucket& bucket = buckets_[bucket_of_[index]];
   if (--bucket.pending == 0) {
     timings_[bucket_of_[index]].ready_us = now_us();
     launch_ready_buckets();
