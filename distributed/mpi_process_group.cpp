@@ -279,9 +279,8 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
   // In-place ring all-reduce of `n` elements at `data`: a reduce-scatter, then an all-gather, each size-1 steps in
   // which every rank sends one of `size` segments to the next rank and receives another from the previous one.
   // Each rank sends and receives 2(size-1)/size of the data, the least any all-reduce can, and a received segment
-  // lands in the group's staging buffer, which persists across calls (Open MPI's own large-message algorithms
-  // allocate a temporary as large as the message on every call, and page-fault it in again when glibc has
-  // returned it to the kernel: 0.4 GB/s for 32 MiB here). Every segment is reduced once, in a fixed order, then
+  // lands in the group's staging buffer, which persists across calls (Open MPI's own algorithms allocate a
+  // temporary as large as the message on every call: see kRingMinBytes). Every segment is reduced once, in a fixed order, then
   // copied to every rank, so all ranks end with the same bits. Average is reduced as a sum and each segment divided
   // once, by the rank that completes it, while it is in cache.
   void ring_allreduce(char* data, std::int64_t n, DType dtype, ReduceOp op) {

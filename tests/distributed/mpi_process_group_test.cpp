@@ -66,8 +66,7 @@ TYPED_TEST_SUITE(MpiCollectives, DTypes);
 TYPED_TEST(MpiCollectives, AllreduceSumAverageMaxOfOddAndLargeSizes) {
   using T = TypeParam;
   MpiProcessGroup pg;
-  // From kRingMinBytes on, a chunk runs as a ring (segments of unequal length here); the tail of the largest is
-  // below it and goes through MPI_Allreduce.
+  // A chunk of kRingMinBytes runs as a ring; the tails of the two largest are below it and go through MPI_Allreduce.
   const auto ring = static_cast<std::int64_t>(MpiProcessGroup::kRingMinBytes / sizeof(T));
   for (std::int64_t n : {std::int64_t{0}, std::int64_t{1}, std::int64_t{7}, std::int64_t{1023}, std::int64_t{4099},
                          ring - 1, ring + 5, 2 * chunk_elements<T>() + 13}) {
