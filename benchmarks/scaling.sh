@@ -4,7 +4,7 @@
 # fixed random batch per rank (data loading is not part of a step). 4 ranks on this 2-core machine are
 # oversubscribed (2 processes per core): their efficiency is at most ~0.5 by construction.
 #
-#   benchmarks/scaling.sh [--quick|--full] [--out DIR] [--build DIR]
+#   benchmarks/scaling.sh [--quick|--full] [--out DIR] [--build DIR] [--priority]
 #
 # --quick (CI, < 60 s): one repetition, 1 and 2 ranks, a few steps — it checks the harness, its figures mean little.
 # --full: 5 repetitions; in each, every configuration runs once per framework, the two frameworks alternating
@@ -49,8 +49,9 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 /usr/bin/python3 - "$out" "$mode" "$load_before" "$load_after" <<'PY'
-import csv, json, statistics, sys
+import csv, json, os, statistics, sys
 out, mode, load_before, load_after = sys.argv[1:]
+priority = os.environ.get("LAMINA_BENCHMARK_PRIORITY") == "1"
 runs = [json.loads(l) for l in open(f"{out}/scaling.jsonl")]
 median = statistics.median
 records = []
@@ -68,7 +69,7 @@ for key in dict.fromkeys((r["impl"], r["model"], r["scaling"], r["ranks"]) for r
     for k in ("ms_mean", "compute_ms", "exposed_comm_ms", "optimizer_ms", "hidden_fraction", "buckets", "gradient_bytes"):
         if k in mine[0]:
             rec[k] = median(r[k] for r in mine)
-    rec.update(mode=mode, load_before=load_before, load_after=load_after,
+    rec.update(mode=mode, priority=priority, load_before=load_before, load_after=load_after,
                load1_median=median(r["load1"] for r in mine))
     records.append(rec)
 json.dump(records, open(f"{out}/scaling.json", "w"), indent=1)
@@ -81,7 +82,8 @@ def get(impl, model, scaling, n):
     return next((r for r in records if (r["impl"], r["model"], r["scaling"], r["ranks"]) == (impl, model, scaling, n)), None)
 
 print(f"data-parallel scaling, 1 thread per rank, OPENBLAS_CORETYPE=Haswell, {mode} mode, "
-      f"{records[0]['reps']} repetition(s); load average {load_before} before, {load_after} after")
+      f"{records[0]['reps']} repetition(s); load average {load_before} before, {load_after} after"
+      + ("; run at --priority" if priority else ""))
 for scaling, what in (("weak", "per-rank batch 256"), ("strong", "global batch 256")):
     print(f"\n{scaling} scaling ({what}); efficiency = median over repetitions (min–max)\n")
     print("| model | ranks | lamina ms/step | lamina samples/s | lamina efficiency | PyTorch ms/step | "

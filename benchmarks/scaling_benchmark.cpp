@@ -3,13 +3,16 @@
 // step, on a fixed random batch per rank. scaling_pytorch.py is the same program with PyTorch DDP over gloo;
 // scaling.sh runs both at 1, 2 and 4 ranks and computes the efficiencies.
 //
-//   OMP_NUM_THREADS=1 mpirun -n N scaling_benchmark MODEL PER_RANK_BATCH STEPS WARMUP
+//   OMP_NUM_THREADS=1 mpirun -n N scaling_benchmark MODEL PER_RANK_BATCH STEPS WARMUP [TRACE]
 //     MODEL  mlp (784-256-10 ReLU) | lenet (d2l's sigmoid/avg-pool LeNet), d2l's initialization
+//     TRACE  write each rank's bucket timeline (StepTrace, Chrome trace JSON) to TRACE.<rank>
 //
 // Rank 0 prints one JSON line. ms_median is the slowest rank's median step time. The rest says where the time
 // goes, as means over the steps and the ranks (so that they add up to ms_mean): forward and backward up to the end
 // of backward's computation (from the reducer's timings), the all-reduce wait exposed after it, and the optimizer
 // step; hidden_fraction is the share of all-reduce time that ended before backward did (StepTrace).
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -32,6 +35,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+long minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 double median_of(std::vector<double> v) {
@@ -51,8 +60,8 @@ double over_ranks(ProcessGroup& group, double value, ReduceOp op) {
 
 int main(int argc, char** argv) {
   MpiRuntime mpi(&argc, &argv);
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: %s mlp|lenet PER_RANK_BATCH STEPS WARMUP\n", argv[0]);
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: %s mlp|lenet PER_RANK_BATCH STEPS WARMUP [TRACE]\n", argv[0]);
     return 2;
   }
   const std::string model_name = argv[1];
@@ -93,7 +102,9 @@ int main(int argc, char** argv) {
 
   StepTrace trace;
   std::vector<double> step_ms, compute_ms, exposed_ms, optimizer_ms;
+  long faults = 0;
   for (int step = 0; step < warmup + steps; ++step) {
+    if (step == warmup) faults = minor_faults();
     const auto start = Clock::now();
     optimizer.zero_grad();
     cross_entropy((*replica)(inputs), targets).backward();
@@ -115,11 +126,13 @@ int main(int argc, char** argv) {
     compute_ms.push_back(compute);
     exposed_ms.push_back(exposed);
   }
+  faults = minor_faults() - faults;
   const double ms = over_ranks(*group, median_of(step_ms), ReduceOp::Max);
   const double mean = over_ranks(*group, mean_of(step_ms), ReduceOp::Average);
   const double compute = over_ranks(*group, mean_of(compute_ms), ReduceOp::Average);
   const double exposed = over_ranks(*group, mean_of(exposed_ms), ReduceOp::Average);
   const double opt = over_ranks(*group, mean_of(optimizer_ms), ReduceOp::Average);
+  if (argc == 6 && ddp) trace.write(std::string(argv[5]) + "." + std::to_string(env.world_rank), env.world_rank);
   std::size_t gradient_bytes = 0, buckets = 0;
   if (ddp) {
     buckets = ddp->reducer()->buckets().size();
@@ -129,9 +142,9 @@ int main(int argc, char** argv) {
   if (env.world_rank == 0)
     std::printf("{\"impl\": \"lamina\", \"model\": \"%s\", \"ranks\": %d, \"per_rank_batch\": %lld, \"steps\": %d, "
                 "\"ms_median\": %.4f, \"ms_mean\": %.4f, \"samples_per_s\": %.1f, \"compute_ms\": %.4f, \"exposed_comm_ms\": %.4f, "
-                "\"optimizer_ms\": %.4f, \"hidden_fraction\": %.4f, \"buckets\": %zu, \"gradient_bytes\": %zu}\n",
+                "\"optimizer_ms\": %.4f, \"hidden_fraction\": %.4f, \"buckets\": %zu, \"gradient_bytes\": %zu, \"page_faults_per_step\": %.1f}\n",
                 model_name.c_str(), env.world_size, static_cast<long long>(batch), steps, ms, mean,
                 1e3 * static_cast<double>(batch * env.world_size) / ms, compute, exposed, opt,
-                ddp ? trace.hidden_fraction() : 0.0, buckets, gradient_bytes);
+                ddp ? trace.hidden_fraction() : 0.0, buckets, gradient_bytes, static_cast<double>(faults) / steps);
   return 0;
 }

@@ -11,8 +11,8 @@
 namespace lamina::distributed {
 namespace {
 
-constexpr std::chrono::microseconds kSpinBeforeSleep{50};
-constexpr std::chrono::microseconds kPollInterval{50};
+constexpr std::chrono::microseconds kSpinBeforeSleep{20};
+constexpr std::chrono::microseconds kPollInterval{20};
 
 }  // namespace
 

@@ -40,7 +40,7 @@ std::string signature_str(const Signature& s);
 // gather the signatures and every rank returns the same message naming the ranks and what each called; on a match
 // it returns "". MPI errors throw CollectiveError. A zero `timeout` blocks (for a caller that bounds the wait
 // itself); otherwise a peer that does not join within `timeout` is a CollectiveError, and `comm` keeps a request
-// that never completes (counted in stuck_collectives()). Waiting for late peers, it polls for 50 µs, then sleeps
+// that never completes (counted in stuck_collectives()). Waiting for late peers, it polls for 20 µs, then sleeps
 // between polls, leaving the core to them.
 std::string compare_signatures(MPI_Comm comm, const Signature& mine,
                                std::chrono::milliseconds timeout = std::chrono::milliseconds::zero());
