@@ -7,6 +7,8 @@
 #   benchmarks/scaling.sh [--quick|--full] [--out DIR] [--build DIR] [--priority]
 #
 # --quick (CI, < 60 s): one repetition, 1 and 2 ranks, a few steps — it checks the harness, its figures mean little.
+# Also, as the ceiling on this machine as it is (other jobs included): N independent lamina processes, each
+# training alone at batch 256 (no DDP, no communication), at the same time — scaling "independent".
 # --full: 5 repetitions; in each, every configuration runs once per framework, the two frameworks alternating
 #   which goes first. A run's figure is the median step time over its steps (the slowest rank's); a configuration's
 #   is the median over the repetitions, and its efficiency the median over the repetitions of that repetition's
@@ -29,13 +31,15 @@ for rep in $(seq 1 "$reps"); do
   for model in mlp lenet; do
     steps=$mlp_steps; [[ $model == lenet ]] && steps=$lenet_steps
     for ranks in $ranks_list; do
-      for scaling in weak strong; do
-        ((ranks == 1)) && [[ $scaling == strong ]] && continue  # the same run as weak at 1 rank
+      for scaling in weak strong independent; do
+        ((ranks == 1)) && [[ $scaling != weak ]] && continue  # the same run as weak at 1 rank
         batch=256; [[ $scaling == strong ]] && batch=$((256 / ranks))
         if (( (rep + ranks) % 2 )); then order="lamina pytorch"; else order="pytorch lamina"; fi
+        [[ $scaling == independent ]] && order=lamina
         for impl in $order; do
           if [[ $impl == lamina ]]; then
-            line=$(mpirun -n "$ranks" --oversubscribe "$program" "$model" "$batch" $steps)
+            mode_arg=ddp; [[ $scaling == independent ]] && mode_arg=independent
+            line=$(mpirun -n "$ranks" --oversubscribe "$program" "$model" "$batch" $steps $mode_arg)
           else
             line=$(/usr/bin/python3 "$here/scaling_pytorch.py" "$model" "$ranks" "$batch" $steps)
           fi
@@ -59,6 +63,7 @@ for key in dict.fromkeys((r["impl"], r["model"], r["scaling"], r["ranks"]) for r
     impl, model, scaling, n = key
     mine = [r for r in runs if (r["impl"], r["model"], r["scaling"], r["ranks"]) == key]
     ones = {r["rep"]: r for r in runs if (r["impl"], r["model"], r["ranks"]) == (impl, model, 1)}
+    # Each repetition's 1-rank run over its N-rank run (strong: over N times it).
     per_rep = [ones[r["rep"]]["ms_median"] / r["ms_median"] / (n if scaling == "strong" else 1) for r in mine]
     rec = {"benchmark": "scaling", "impl": impl, "model": model, "scaling": scaling, "ranks": n,
            "oversubscribed": n > 2, "per_rank_batch": mine[0]["per_rank_batch"],
@@ -85,10 +90,11 @@ print(f"data-parallel scaling, 1 thread per rank, OPENBLAS_CORETYPE=Haswell, {mo
       f"{records[0]['reps']} repetition(s); load average {load_before} before, {load_after} after"
       + ("; run at --priority" if priority else ""))
 for scaling, what in (("weak", "per-rank batch 256"), ("strong", "global batch 256")):
-    print(f"\n{scaling} scaling ({what}); efficiency = median over repetitions (min–max)\n")
+    print(f"\n{scaling} scaling ({what}); efficiency = median over repetitions (min–max)"
+          + ("; the last column: N independent processes without communication, the machine's ceiling" if scaling == "weak" else "") + "\n")
     print("| model | ranks | lamina ms/step | lamina samples/s | lamina efficiency | PyTorch ms/step | "
-          "PyTorch samples/s | PyTorch efficiency |")
-    print("|---|---|---|---|---|---|---|---|")
+          "PyTorch samples/s | PyTorch efficiency |" + (" independent processes efficiency |" if scaling == "weak" else ""))
+    print("|---|---|---|---|---|---|---|---|" + ("---|" if scaling == "weak" else ""))
     for model in ("mlp", "lenet"):
         for n in sorted({r["ranks"] for r in records}):
             row = [get(impl, model, "weak" if n == 1 else scaling, n) for impl in ("lamina", "pytorch")]
@@ -97,6 +103,10 @@ for scaling, what in (("weak", "per-rank batch 256"), ("strong", "global batch 2
             cells = [f"{r['ms_median']:.2f} | {r['samples_per_s']:.0f} | {r['efficiency']:.3f} "
                      f"({r['efficiency_min']:.2f}–{r['efficiency_max']:.2f})" for r in row]
             label = f"{n} (oversubscribed)" if n > 2 else str(n)
+            if scaling == "weak":
+                ceiling = get("lamina", model, "independent", n) if n > 1 else row[0]
+                cells.append(f"{ceiling['efficiency']:.3f} ({ceiling['efficiency_min']:.2f}–{ceiling['efficiency_max']:.2f})"
+                             if ceiling else "")
             print(f"| {model} | {label} | " + " | ".join(cells) + " |")
 print("\nlamina, where a step's time goes (ms, means over steps and ranks, medians over repetitions): forward + "
       "backward computation, all-reduce wait exposed after backward, optimizer; share of all-reduce time hidden behind "
@@ -104,7 +114,7 @@ print("\nlamina, where a step's time goes (ms, means over steps and ranks, media
 print("| model | scaling | ranks | mean step | compute | exposed all-reduce | optimizer | hidden | buckets |")
 print("|---|---|---|---|---|---|---|---|---|")
 for r in records:
-    if r["impl"] == "lamina" and r["ranks"] > 1:
+    if r["impl"] == "lamina" and r["ranks"] > 1 and r["scaling"] != "independent":
         print(f"| {r['model']} | {r['scaling']} | {r['ranks']} | {r['ms_mean']:.3f} | {r['compute_ms']:.3f} | "
               f"{r['exposed_comm_ms']:.3f} | {r['optimizer_ms']:.3f} | {r['hidden_fraction']:.2f} | {r['buckets']:.0f} |")
 print(f"\n(JSON and CSV in {out})")

@@ -3,9 +3,11 @@
 // step, on a fixed random batch per rank. scaling_pytorch.py is the same program with PyTorch DDP over gloo;
 // scaling.sh runs both at 1, 2 and 4 ranks and computes the efficiencies.
 //
-//   OMP_NUM_THREADS=1 mpirun -n N scaling_benchmark MODEL PER_RANK_BATCH STEPS WARMUP [TRACE]
-//     MODEL  mlp (784-256-10 ReLU) | lenet (d2l's sigmoid/avg-pool LeNet), d2l's initialization
-//     TRACE  write each rank's bucket timeline (StepTrace, Chrome trace JSON) to TRACE.<rank>
+//   OMP_NUM_THREADS=1 mpirun -n N scaling_benchmark MODEL PER_RANK_BATCH STEPS WARMUP [ddp|independent [TRACE]]
+//     MODEL        mlp (784-256-10 ReLU) | lenet (d2l's sigmoid/avg-pool LeNet), d2l's initialization
+//     independent  every rank trains its own model, without DDP: no communication, the same computation at the
+//                  same time on every core — the ceiling of data-parallel efficiency on this machine as it is
+//     TRACE        write each rank's bucket timeline (StepTrace, Chrome trace JSON) to TRACE.<rank>
 //
 // Rank 0 prints one JSON line. ms_median is the slowest rank's median step time. The rest says where the time
 // goes, as means over the steps and the ranks (so that they add up to ms_mean): forward and backward up to the end
@@ -60,8 +62,9 @@ double over_ranks(ProcessGroup& group, double value, ReduceOp op) {
 
 int main(int argc, char** argv) {
   MpiRuntime mpi(&argc, &argv);
-  if (argc != 5 && argc != 6) {
-    std::fprintf(stderr, "usage: %s mlp|lenet PER_RANK_BATCH STEPS WARMUP [TRACE]\n", argv[0]);
+  const std::string mode = argc > 5 ? argv[5] : "ddp";
+  if (argc < 5 || argc > 7 || (mode != "ddp" && mode != "independent")) {
+    std::fprintf(stderr, "usage: %s mlp|lenet PER_RANK_BATCH STEPS WARMUP [ddp|independent [TRACE]]\n", argv[0]);
     return 2;
   }
   const std::string model_name = argv[1];
@@ -96,7 +99,7 @@ int main(int argc, char** argv) {
   auto group = std::make_shared<MpiProcessGroup>();
   std::shared_ptr<DistributedDataParallel> ddp;
   std::shared_ptr<nn::Module> replica = model;
-  if (env.world_size > 1) replica = ddp = std::make_shared<DistributedDataParallel>(model, group);
+  if (env.world_size > 1 && mode == "ddp") replica = ddp = std::make_shared<DistributedDataParallel>(model, group);
   nn::SGD optimizer(replica->named_parameters(), {.lr = lr});
   model->train();
 
@@ -132,7 +135,7 @@ int main(int argc, char** argv) {
   const double compute = over_ranks(*group, mean_of(compute_ms), ReduceOp::Average);
   const double exposed = over_ranks(*group, mean_of(exposed_ms), ReduceOp::Average);
   const double opt = over_ranks(*group, mean_of(optimizer_ms), ReduceOp::Average);
-  if (argc == 6 && ddp) trace.write(std::string(argv[5]) + "." + std::to_string(env.world_rank), env.world_rank);
+  if (argc == 7 && ddp) trace.write(std::string(argv[6]) + "." + std::to_string(env.world_rank), env.world_rank);
   std::size_t gradient_bytes = 0, buckets = 0;
   if (ddp) {
     buckets = ddp->reducer()->buckets().size();
@@ -140,10 +143,10 @@ int main(int argc, char** argv) {
       gradient_bytes += static_cast<std::size_t>(b.buffer.numel()) * dtype_size(b.buffer.dtype());
   }
   if (env.world_rank == 0)
-    std::printf("{\"impl\": \"lamina\", \"model\": \"%s\", \"ranks\": %d, \"per_rank_batch\": %lld, \"steps\": %d, "
+    std::printf("{\"impl\": \"lamina\", \"mode\": \"%s\", \"model\": \"%s\", \"ranks\": %d, \"per_rank_batch\": %lld, \"steps\": %d, "
                 "\"ms_median\": %.4f, \"ms_mean\": %.4f, \"samples_per_s\": %.1f, \"compute_ms\": %.4f, \"exposed_comm_ms\": %.4f, "
                 "\"optimizer_ms\": %.4f, \"hidden_fraction\": %.4f, \"buckets\": %zu, \"gradient_bytes\": %zu, \"page_faults_per_step\": %.1f}\n",
-                model_name.c_str(), env.world_size, static_cast<long long>(batch), steps, ms, mean,
+                mode.c_str(), model_name.c_str(), env.world_size, static_cast<long long>(batch), steps, ms, mean,
                 1e3 * static_cast<double>(batch * env.world_size) / ms, compute, exposed, opt,
                 ddp ? trace.hidden_fraction() : 0.0, buckets, gradient_bytes, static_cast<double>(faults) / steps);
   return 0;

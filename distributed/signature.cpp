@@ -37,7 +37,8 @@ void check_mpi(int rc, const char* call) {
   throw CollectiveError(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
 }
 
-std::string compare_signatures(MPI_Comm comm, const Signature& mine, std::chrono::milliseconds timeout) {
+std::string compare_signatures(MPI_Comm comm, const Signature& mine, std::chrono::milliseconds timeout,
+                               const std::function<bool()>& between_polls) {
   constexpr int n = Signature::kFields;
   const auto fields = mine.fields();
   std::array<std::int64_t, 2 * n> extremes;
@@ -47,10 +48,6 @@ std::string compare_signatures(MPI_Comm comm, const Signature& mine, std::chrono
   }
   MPI_Request request;
   check_mpi(MPI_Iallreduce(MPI_IN_PLACE, extremes.data(), 2 * n, MPI_INT64_T, MPI_MAX, comm, &request), "MPI_Iallreduce");
-  // This exchange is where a rank waits for late peers. It polls back to back for a short while (peers that
-  // arrive together pay no wake-up), then sleeps between polls: a rank that spins while it waits takes the time
-  // slices a late peer needs when they share a core (more ranks than cores, or a machine busy with other work),
-  // and the scheduler charges the spinning to this rank's next computation.
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const auto deadline = timeout == std::chrono::milliseconds::zero() ? Clock::time_point::max() : start + timeout;
@@ -63,7 +60,14 @@ std::string compare_signatures(MPI_Comm comm, const Signature& mine, std::chrono
       throw CollectiveError("the signature check of " + signature_str(mine) + " did not complete within " +
                             std::to_string(timeout.count()) + " ms: a peer rank has not reached it, or skipped it");
     }
-    if (now - start > kSpinBeforeSleep) std::this_thread::sleep_for(kPollInterval);
+    if (between_polls) {
+      if (between_polls() && timeout == std::chrono::milliseconds::zero()) {
+        check_mpi(MPI_Wait(&request, MPI_STATUS_IGNORE), "MPI_Wait");
+        break;
+      }
+    } else if (now - start > kSpinBeforeSleep) {
+      std::this_thread::sleep_for(kPollInterval);
+    }
   }
   bool same = true;
   for (int i = 0; i < n; ++i) same = same && extremes[i] == -extremes[n + i];

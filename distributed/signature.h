@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <mpi.h>
@@ -40,10 +41,17 @@ std::string signature_str(const Signature& s);
 // gather the signatures and every rank returns the same message naming the ranks and what each called; on a match
 // it returns "". MPI errors throw CollectiveError. A zero `timeout` blocks (for a caller that bounds the wait
 // itself); otherwise a peer that does not join within `timeout` is a CollectiveError, and `comm` keeps a request
-// that never completes (counted in stuck_collectives()). Waiting for late peers, it polls for 20 µs, then sleeps
-// between polls, leaving the core to them.
+// that never completes (counted in stuck_collectives()).
+//
+// This exchange is where a rank waits for late peers. It polls MPI_Test, calling `between_polls` between two polls
+// (by default: back to back for 20 µs, then a 20 µs sleep each time), so that the caller decides how the waiting
+// rank shares its core: a rank that spins while it waits takes the time slices a late peer needs when they share a
+// core (more ranks than cores, or a machine busy with other work), and from the computation running beside it on
+// its own core (MpiProcessGroup's pacing: see its source). When `between_polls` returns true (and there is no
+// timeout) it blocks in MPI_Wait instead.
 std::string compare_signatures(MPI_Comm comm, const Signature& mine,
-                               std::chrono::milliseconds timeout = std::chrono::milliseconds::zero());
+                               std::chrono::milliseconds timeout = std::chrono::milliseconds::zero(),
+                               const std::function<bool()>& between_polls = {});
 
 // Throws CollectiveError naming `call` and MPI's message when rc is not MPI_SUCCESS (the communicator must use
 // MPI_ERRORS_RETURN for errors to come back at all).
