@@ -84,12 +84,15 @@ class MpiWork : public Work {
 
   bool is_completed() override { return done_.load(); }
 
+  Clock::time_point completed_at() const override { return done_.load() ? completed_at_ : Clock::time_point{}; }
+
   void start() { started_ = true; }
 
   void complete(std::string error) {
     {
       std::lock_guard lock(mutex_);
       error_ = std::move(error);
+      completed_at_ = Clock::now();
       done_ = true;
       if (stuck_) {
         add_stuck_collectives(-1);
@@ -116,6 +119,7 @@ class MpiWork : public Work {
   std::condition_variable cv_;
   std::atomic<bool> started_{false};
   std::atomic<bool> done_{false};
+  Clock::time_point completed_at_;  // written before done_ is set
   bool stuck_ = false;  // counted in stuck_collectives()
   std::string error_;
 };

@@ -155,7 +155,10 @@ void Reducer::finalize() {
   launch_ready_buckets();
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
     buckets_[b].work->wait();
-    timings_[b].done_us = now_us();
+    const auto completed = buckets_[b].work->completed_at();
+    timings_[b].done_us = completed == std::chrono::steady_clock::time_point{}
+                              ? now_us()
+                              : std::chrono::duration<double, std::micro>(completed - step_start_).count();
   }
 }
 

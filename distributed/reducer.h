@@ -40,7 +40,8 @@ struct Bucket {
   std::shared_ptr<Work> work;
 };
 
-// When each bucket became ready, was launched and was found complete, in microseconds since the step's forward.
+// When each bucket became ready, was launched and completed (as the process group saw it, or else when the reducer
+// found it complete), in microseconds since the step's forward.
 struct BucketTiming {
   double ready_us = 0, launched_us = 0, done_us = 0;
 };

@@ -124,6 +124,17 @@ TYPED_TEST(MpiCollectives, ReduceScatterGivesEachRankItsReducedBlock) {
   }
 }
 
+TEST(MpiProcessGroup, WorkRecordsWhenItCompleted) {
+  MpiProcessGroup pg;
+  Tensor t = ones({16});
+  const auto before = Clock::now();
+  auto work = pg.allreduce(t);
+  work->wait();
+  const auto after = Clock::now();
+  EXPECT_GE(work->completed_at(), before);
+  EXPECT_LE(work->completed_at(), after);
+}
+
 TEST(MpiProcessGroup, Int64AverageTruncatesTowardZero) {
   MpiProcessGroup pg;
   const std::int64_t n = pg.size();
