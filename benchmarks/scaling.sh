@@ -71,7 +71,8 @@ for key in dict.fromkeys((r["impl"], r["model"], r["scaling"], r["ranks"]) for r
            "ms_median": median(r["ms_median"] for r in mine),
            "samples_per_s": median(r["samples_per_s"] for r in mine), "efficiency": median(per_rep),
            "efficiency_min": min(per_rep), "efficiency_max": max(per_rep)}
-    for k in ("ms_mean", "compute_ms", "exposed_comm_ms", "optimizer_ms", "hidden_fraction", "buckets", "gradient_bytes"):
+    for k in ("ms_mean", "compute_ms", "exposed_comm_ms", "optimizer_ms", "hidden_fraction", "buckets", "gradient_bytes",
+              "page_faults_per_step"):
         if k in mine[0]:
             rec[k] = median(r[k] for r in mine)
     rec.update(mode=mode, priority=priority, load_before=load_before, load_after=load_after,

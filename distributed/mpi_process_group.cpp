@@ -72,6 +72,7 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kYieldBeforeSleep{2};
 constexpr std::chrono::microseconds kFirstNap{20};
 constexpr std::chrono::microseconds kLongestNap{1000};
+constexpr std::chrono::microseconds kSpinWhileWaited{1000};
 
 class MpiWork : public Work {
  public:
@@ -213,19 +214,24 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
   }
 
   // How the communication thread waits for late peers in a collective's signature exchange, between two polls.
-  // Nobody waiting for the collective yet (it was started early, to overlap the caller's computation, which runs
-  // on the same core: mpirun binds a rank and its threads to one): after 20 µs, sleep, 20 µs, then twice as long
-  // each time up to 1 ms, so that the computation keeps the core. Once a caller waits (it yields the core to this
-  // thread), there is nothing left to overlap: block in MPI, which is the quickest to see the peers arrive.
-  std::function<bool()> pacer() {
-    return [this, nap = kFirstNap, start = Clock::now()]() mutable {
-      if (waiters.load() > 0) return true;
-      if (Clock::now() - start < kFirstNap) return false;
+  // The first 20 µs: poll back to back (peers that arrive together pay no wake-up). Then, while nobody waits for
+  // the collective (it was started early, to overlap the caller's computation, which runs on the same core: mpirun
+  // binds a rank and its threads to one): sleep, 20 µs, then twice as long each time up to 1 ms, so that the
+  // computation keeps the core. Once a caller waits (it yields the core to this thread), there is nothing left to
+  // overlap: poll back to back for up to 1 ms, then sleep again — peers later than that are waiting for a core
+  // themselves, and a spinning rank would take it from them.
+  std::function<void()> pacer() {
+    return [this, nap = kFirstNap, start = Clock::now(), waited_since = Clock::time_point{}]() mutable {
+      const auto now = Clock::now();
+      if (now - start < kFirstNap) return;
+      if (waiters.load() > 0) {
+        if (waited_since == Clock::time_point{}) waited_since = now;
+        if (now - waited_since < kSpinWhileWaited) return;
+      }
       std::unique_lock lock(pace_mutex);
       // A caller that starts waiting cuts the sleep short.
-      pace_cv.wait_for(lock, nap, [&] { return waiters.load() > 0; });
+      pace_cv.wait_for(lock, nap, [&] { return waited_since == Clock::time_point{} && waiters.load() > 0; });
       nap = std::min(2 * nap, kLongestNap);
-      return false;
     };
   }
 

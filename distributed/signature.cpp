@@ -38,7 +38,7 @@ void check_mpi(int rc, const char* call) {
 }
 
 std::string compare_signatures(MPI_Comm comm, const Signature& mine, std::chrono::milliseconds timeout,
-                               const std::function<bool()>& between_polls) {
+                               const std::function<void()>& between_polls) {
   constexpr int n = Signature::kFields;
   const auto fields = mine.fields();
   std::array<std::int64_t, 2 * n> extremes;
@@ -60,14 +60,10 @@ std::string compare_signatures(MPI_Comm comm, const Signature& mine, std::chrono
       throw CollectiveError("the signature check of " + signature_str(mine) + " did not complete within " +
                             std::to_string(timeout.count()) + " ms: a peer rank has not reached it, or skipped it");
     }
-    if (between_polls) {
-      if (between_polls() && timeout == std::chrono::milliseconds::zero()) {
-        check_mpi(MPI_Wait(&request, MPI_STATUS_IGNORE), "MPI_Wait");
-        break;
-      }
-    } else if (now - start > kSpinBeforeSleep) {
+    if (between_polls)
+      between_polls();
+    else if (now - start > kSpinBeforeSleep)
       std::this_thread::sleep_for(kPollInterval);
-    }
   }
   bool same = true;
   for (int i = 0; i < n; ++i) same = same && extremes[i] == -extremes[n + i];

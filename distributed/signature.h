@@ -47,11 +47,10 @@ std::string signature_str(const Signature& s);
 // (by default: back to back for 20 µs, then a 20 µs sleep each time), so that the caller decides how the waiting
 // rank shares its core: a rank that spins while it waits takes the time slices a late peer needs when they share a
 // core (more ranks than cores, or a machine busy with other work), and from the computation running beside it on
-// its own core (MpiProcessGroup's pacing: see its source). When `between_polls` returns true (and there is no
-// timeout) it blocks in MPI_Wait instead.
+// its own core (MpiProcessGroup's pacing: see its source).
 std::string compare_signatures(MPI_Comm comm, const Signature& mine,
                                std::chrono::milliseconds timeout = std::chrono::milliseconds::zero(),
-                               const std::function<bool()>& between_polls = {});
+                               const std::function<void()>& between_polls = {});
 
 // Throws CollectiveError naming `call` and MPI's message when rc is not MPI_SUCCESS (the communicator must use
 // MPI_ERRORS_RETURN for errors to come back at all).
