@@ -144,7 +144,7 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
   // Timed-out collectives of this group that have not completed (shared with its Work objects).
   std::shared_ptr<std::atomic<int>> stuck = std::make_shared<std::atomic<int>>(0);
 
-  // Callers blocked in Work::wait() on this group, and what wakes the communication thread for them (pace()).
+  // Callers blocked in Work::wait() on this group, and what wakes the communication thread for them (pacer()).
   std::atomic<int> waiters{0};
   std::mutex pace_mutex;
   std::condition_variable pace_cv;
@@ -326,9 +326,9 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
   // which every rank sends one of `size` segments to the next rank and receives another from the previous one.
   // Each rank sends and receives 2(size-1)/size of the data, the least any all-reduce can, and a received segment
   // lands in the group's staging buffer, which persists across calls (Open MPI's own algorithms allocate a
-  // temporary as large as the message on every call: see kRingMinBytes). Every segment is reduced once, in a fixed order, then
-  // copied to every rank, so all ranks end with the same bits. Average is reduced as a sum and each segment divided
-  // once, by the rank that completes it, while it is in cache.
+  // temporary as large as the message on every call: see kRingMinBytes). Every segment is reduced once, in a fixed
+  // order, then copied to every rank, so all ranks end with the same bits. Average is reduced as a sum and each
+  // segment divided once, by the rank that completes it, while it is in cache.
   void ring_allreduce(char* data, std::int64_t n, DType dtype, ReduceOp op) {
     const std::int64_t element = static_cast<std::int64_t>(dtype_size(dtype));
     const auto begin = [&](int segment) { return n * segment / size; };

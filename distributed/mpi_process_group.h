@@ -19,11 +19,12 @@
 // Large tensors are reduced in pieces of kChunkBytes, and a piece of kRingMinBytes runs as a ring of
 // point-to-point messages through a staging buffer the group keeps (ring_allreduce in the source). Open MPI's
 // MPI_Allreduce allocates a temporary as large as the message on every call, and page-faults it in again on every
-// call whenever glibc serves it with mmap: always from 32 MiB (a raw 32-64 MiB MPI_Allreduce runs at 2.4-3 GB/s
-// here against 5-7 for the chunked ring), and from 128 KiB when the process has fixed M_MMAP_THRESHOLD (then 8 MiB
-// pieces through MPI_Allreduce ran at 3.5 GB/s, through the ring at 5.6). Below kRingMinBytes MPI_Allreduce is
-// kept: with glibc's default (adaptive) threshold its temporary stays mapped, and one exchange of the whole
-// message beats the ring's two half-size exchanges (0.95-1.0x raw MPI at 1-4 MiB, against 0.7-0.96x).
+// call whenever glibc serves it with mmap: always from 32 MiB (a raw 32-64 MiB MPI_Allreduce ran at 2.3-2.6 GB/s
+// here, against 4.2-5.6 for the chunked ring), and above the threshold when the process has fixed
+// M_MMAP_THRESHOLD (then 8 MiB pieces through MPI_Allreduce ran at 3.6 GB/s, through the ring at 5.7). Below
+// kRingMinBytes MPI_Allreduce is kept: with glibc's default (adaptive) threshold its temporary stays mapped, and
+// one exchange of the whole message beats the ring's two half-size exchanges (0.92-0.98x raw MPI at 1-8 MiB
+// through the group, against 0.65-0.76x with the ring).
 #include <cstddef>
 #include <cstdint>
 #include <memory>

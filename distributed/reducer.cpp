@@ -1,6 +1,5 @@
 #include <lamina/distributed/reducer.h>
 
-#include <limits>
 #include <stdexcept>
 
 #include <lamina/core/autograd.h>
@@ -23,25 +22,26 @@ void Reducer::build_buckets() {
   bucket_of_.assign(n, 0);
   slot_in_bucket_.assign(n, 0);
   ready_.assign(n, false);
-  // Walk parameters last to first; start a new bucket when the cap would be passed or the dtype changes.
+  // Walk parameters last to first; start a new bucket when the cap would be passed, the dtype changes, or a
+  // parameter gets a bucket of its own.
   std::vector<std::vector<std::size_t>> groups;
   std::size_t bytes = 0;
   DType dtype = DType::Float32;
+  bool open = false;  // the last bucket takes more parameters
   for (std::size_t k = n; k-- > 0;) {
     const Tensor& p = parameters_[k].second;
     const std::size_t size = static_cast<std::size_t>(p.numel()) * dtype_size(p.dtype());
     // groups.size() == 1: the bucket being filled is the first one, which gets the smaller cap.
     const std::size_t cap = groups.size() == 1 ? options_.first_bucket_cap_bytes : options_.bucket_cap_bytes;
     const bool own = size >= kOwnBucketBytes;
-    const bool fits = !groups.empty() && !own && p.dtype() == dtype && bytes + size <= cap;
-    if (!fits) {
+    if (!open || own || p.dtype() != dtype || bytes + size > cap) {
       groups.emplace_back();
       bytes = 0;
       dtype = p.dtype();
     }
     groups.back().push_back(k);
-    // Nothing joins a bucket of its own.
-    bytes = own ? std::numeric_limits<std::size_t>::max() / 2 : bytes + size;
+    bytes += size;
+    open = !own;
   }
   buckets_.clear();
   for (std::size_t b = 0; b < groups.size(); ++b) {
