@@ -72,7 +72,7 @@ def load_inputs(out, mode, build):
         sub = f"{out}/cost_model_inputs"
         for script in ("allreduce.sh", "scaling.sh"):
             subprocess.run([f"{HERE}/{script}", "--quick", "--out", sub, "--build", build], check=True,
-                           stdout=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         allreduce, scaling = f"{sub}/allreduce.json", f"{sub}/scaling.json"
         source = "measured by allreduce.sh and scaling.sh --quick (DIR/cost_model_inputs)"
     alpha, beta, pts = fit_alpha_beta(json.load(open(allreduce)))
@@ -127,7 +127,7 @@ def predict(inputs, gpu_speedup):
 
 def plot(records, out):
     """Weak-scaling efficiency against ranks, one panel per model, solid with overlap, dashed without."""
-    models = sorted({r["model"] for r in records})
+    models = list(dict.fromkeys(r["model"] for r in records))
     nets = list(dict.fromkeys(r["network"] for r in records))
     data = f"{out}/cost_model_plot.dat"
     with open(data, "w") as f:
