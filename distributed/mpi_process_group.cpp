@@ -1,5 +1,7 @@
 #include <lamina/distributed/mpi_process_group.h>
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -40,6 +42,18 @@ void divide(void* data, std::int64_t n, DType dtype, int divisor) {
   });
 }
 
+// dst op= src, elementwise (Average sums: it is divided at the end).
+void reduce_into(void* dst, const void* src, std::int64_t n, DType dtype, ReduceOp op) {
+  dispatch(dtype, [&]<typename T>() {
+    T* d = static_cast<T*>(dst);
+    const T* x = static_cast<const T*>(src);
+    if (op == ReduceOp::Max)
+      for (std::int64_t i = 0; i < n; ++i) d[i] = std::max(d[i], x[i]);
+    else
+      for (std::int64_t i = 0; i < n; ++i) d[i] += x[i];
+  });
+}
+
 void check_tensor(const Tensor& t, const char* op, const char* what) {
   check_defined(t, op, what);
   if (!t.device().is_cpu())
@@ -56,6 +70,9 @@ char* bytes_of(const Tensor& t) { return static_cast<char*>(t.raw_data()); }
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kYieldBeforeSleep{2};
+constexpr std::chrono::microseconds kFirstNap{20};
+constexpr std::chrono::microseconds kLongestNap{1000};
+constexpr std::chrono::microseconds kSpinWhileWaited{1000};
 
 class MpiWork : public Work {
  public:
@@ -68,12 +85,15 @@ class MpiWork : public Work {
 
   bool is_completed() override { return done_.load(); }
 
+  Clock::time_point completed_at() const override { return done_.load() ? completed_at_ : Clock::time_point{}; }
+
   void start() { started_ = true; }
 
   void complete(std::string error) {
     {
       std::lock_guard lock(mutex_);
       error_ = std::move(error);
+      completed_at_ = Clock::now();
       done_ = true;
       if (stuck_) {
         add_stuck_collectives(-1);
@@ -100,6 +120,7 @@ class MpiWork : public Work {
   std::condition_variable cv_;
   std::atomic<bool> started_{false};
   std::atomic<bool> done_{false};
+  Clock::time_point completed_at_;  // written before done_ is set
   bool stuck_ = false;  // counted in stuck_collectives()
   std::string error_;
 };
@@ -122,6 +143,11 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
   ProcessGroupOptions options;
   // Timed-out collectives of this group that have not completed (shared with its Work objects).
   std::shared_ptr<std::atomic<int>> stuck = std::make_shared<std::atomic<int>>(0);
+
+  // Callers blocked in Work::wait() on this group, and what wakes the communication thread for them (pacer()).
+  std::atomic<int> waiters{0};
+  std::mutex pace_mutex;
+  std::condition_variable pace_cv;
 
   std::mutex mutex;
   std::condition_variable queue_cv;
@@ -169,7 +195,7 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
       task.work->start();
       std::string error;
       try {
-        if (options.check_signatures) error = compare_signatures(comm, task.signature);
+        if (options.check_signatures) error = compare_signatures(comm, task.signature, {}, pacer());
         if (error.empty()) task.run(*this);
       } catch (const std::exception& e) {
         error = e.what();
@@ -186,6 +212,38 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
     }
     finished_cv.notify_all();
   }
+
+  // How the communication thread waits for late peers in a collective's signature exchange, between two polls.
+  // The first 20 µs: poll back to back (peers that arrive together pay no wake-up). Then, while nobody waits for
+  // the collective (it was started early, to overlap the caller's computation, which runs on the same core: mpirun
+  // binds a rank and its threads to one): sleep, 20 µs, then twice as long each time up to 1 ms, so that the
+  // computation keeps the core. Once a caller waits (it yields the core to this thread), there is nothing left to
+  // overlap: poll back to back for up to 1 ms, then sleep again — peers later than that are waiting for a core
+  // themselves, and a spinning rank would take it from them.
+  std::function<void()> pacer() {
+    return [this, nap = kFirstNap, start = Clock::now(), waited_since = Clock::time_point{}]() mutable {
+      const auto now = Clock::now();
+      if (now - start < kFirstNap) return;
+      if (waiters.load() > 0) {
+        if (waited_since == Clock::time_point{}) waited_since = now;
+        if (now - waited_since < kSpinWhileWaited) return;
+      }
+      std::unique_lock lock(pace_mutex);
+      // A caller that starts waiting cuts the sleep short.
+      pace_cv.wait_for(lock, nap, [&] { return waited_since == Clock::time_point{} && waiters.load() > 0; });
+      nap = std::min(2 * nap, kLongestNap);
+    };
+  }
+
+  // Work::wait() brackets its waiting with these.
+  void begin_wait() {
+    {
+      std::lock_guard lock(pace_mutex);
+      ++waiters;
+    }
+    pace_cv.notify_all();
+  }
+  void end_wait() { --waiters; }
 
   // Why `waited` (a collective of this group) timed out on this rank: the collective the thread is stuck in, and
   // which ranks never arrived in it. Every rank that times out sends the sequence number it is stuck at to every
@@ -263,11 +321,51 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
     if (staging.size() < bytes) staging.resize(bytes);
     return staging.data();
   }
+
+  // In-place ring all-reduce of `n` elements at `data`: a reduce-scatter, then an all-gather, each size-1 steps in
+  // which every rank sends one of `size` segments to the next rank and receives another from the previous one.
+  // Each rank sends and receives 2(size-1)/size of the data, the least any all-reduce can, and a received segment
+  // lands in the group's staging buffer, which persists across calls (Open MPI's own algorithms allocate a
+  // temporary as large as the message on every call: see kRingMinBytes). Every segment is reduced once, in a fixed
+  // order, then copied to every rank, so all ranks end with the same bits. Average is reduced as a sum and each
+  // segment divided once, by the rank that completes it, while it is in cache.
+  void ring_allreduce(char* data, std::int64_t n, DType dtype, ReduceOp op) {
+    const std::int64_t element = static_cast<std::int64_t>(dtype_size(dtype));
+    const auto begin = [&](int segment) { return n * segment / size; };
+    const auto length = [&](int segment) { return begin(segment + 1) - begin(segment); };
+    const auto at = [&](int segment) { return data + begin(segment) * element; };
+    const auto bytes = [&](int segment) { return static_cast<int>(length(segment) * element); };
+    const int next = (rank + 1) % size, previous = (rank + size - 1) % size;
+    char* incoming = staging_buffer(static_cast<std::size_t>((n / size + 1) * element));
+    for (int step = 0; step < size - 1; ++step) {
+      const int send = ((rank - step) % size + size) % size, receive = (send + size - 1) % size;
+      check_mpi(MPI_Sendrecv(at(send), bytes(send), MPI_BYTE, next, 0, incoming, bytes(receive), MPI_BYTE, previous,
+                             0, comm, MPI_STATUS_IGNORE),
+                "MPI_Sendrecv");
+      reduce_into(at(receive), incoming, length(receive), dtype, op);
+    }
+    const int mine = (rank + 1) % size;  // completed by the last step above
+    if (op == ReduceOp::Average) divide(at(mine), length(mine), dtype, size);
+    for (int step = 0; step < size - 1; ++step) {
+      const int send = ((mine - step) % size + size) % size, receive = (send + size - 1) % size;
+      check_mpi(MPI_Sendrecv(at(send), bytes(send), MPI_BYTE, next, 0, at(receive), bytes(receive), MPI_BYTE, previous,
+                             0, comm, MPI_STATUS_IGNORE),
+                "MPI_Sendrecv");
+    }
+  }
 };
 
 namespace {
 
 void MpiWork::wait() {
+  const std::shared_ptr<MpiProcessGroup::State> group = group_.lock();
+  if (group) group->begin_wait();
+  struct EndWait {
+    MpiProcessGroup::State* group;
+    ~EndWait() {
+      if (group) group->end_wait();
+    }
+  } end_wait{group.get()};
   // Yield for a while before sleeping: mpirun binds a rank to one core, which the communication thread shares,
   // and a yielding thread resumes as soon as the collective is done, where a sleeping one first needs a futex
   // wake-up and a context switch (worth 2-3% of a 1 MiB all-reduce here).
@@ -287,7 +385,7 @@ void MpiWork::wait() {
   }
   // Without the lock: finding out who is missing takes a while, and complete() must not wait for it.
   std::string why = " (the process group is gone)";
-  if (auto group = group_.lock()) why = group->diagnose(signature_);
+  if (group) why = group->diagnose(signature_);
   throw CollectiveError(what() + " did not complete within " + std::to_string(timeout_.count()) + " ms" + why);
 }
 
@@ -317,7 +415,12 @@ MpiProcessGroup::MpiProcessGroup(ProcessGroupOptions options, MPI_Comm comm)
   state_->size = size_;
   state_->options = options_;
   // The thread owns a reference to the state, so that a thread stuck in MPI can be left behind safely.
-  state_->thread = std::thread([state = state_] { state->loop(); });
+  state_->thread = std::thread([state = state_] {
+    // The thread sleeps between polls while it waits for late peers (compare_signatures): with the kernel's
+    // default timer slack a 20 µs sleep lasts 70 µs, which a step then waits for.
+    prctl(PR_SET_TIMERSLACK, 1000UL);
+    state->loop();
+  });
 }
 
 MpiProcessGroup::~MpiProcessGroup() {
@@ -357,6 +460,10 @@ std::shared_ptr<Work> MpiProcessGroup::allreduce(Tensor& tensor, ReduceOp op) {
     char* data = bytes_of(t);
     for (std::int64_t begin = 0; begin < t.numel(); begin += chunk) {
       const std::int64_t n = std::min(chunk, t.numel() - begin);
+      if (n * element >= static_cast<std::int64_t>(kRingMinBytes) && s.size > 1) {
+        s.ring_allreduce(data + begin * element, n, dtype, op);
+        continue;
+      }
       check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + begin * element, static_cast<int>(n), mpi_type(dtype), mpi_op(op),
                               s.comm),
                 "MPI_Allreduce");

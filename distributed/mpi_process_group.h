@@ -16,9 +16,15 @@
 // times out tells the others, on a second communicator, which collective it is stuck in, and listens for their
 // reports for min(timeout, 5 s); the ranks it does not hear from are the missing ones.
 //
-// Large tensors are reduced in pieces of kChunkBytes: Open MPI allocates a temporary as large as the message on
-// every call, and above glibc's mmap threshold (32 MiB at most) each call page-faults it in again, which drops a
-// 64 MiB all-reduce from ~4.5 to ~2 GB/s here.
+// Large tensors are reduced in pieces of kChunkBytes, and a piece of kRingMinBytes runs as a ring of
+// point-to-point messages through a staging buffer the group keeps (ring_allreduce in the source). Open MPI's
+// MPI_Allreduce allocates a temporary as large as the message on every call, and page-faults it in again on every
+// call whenever glibc serves it with mmap: always from 32 MiB (a raw 32-64 MiB MPI_Allreduce ran at 2.3-2.6 GB/s
+// here, against 4.2-5.6 for the chunked ring), and above the threshold when the process has fixed
+// M_MMAP_THRESHOLD (then 8 MiB pieces through MPI_Allreduce ran at 3.6 GB/s, through the ring at 5.7). Below
+// kRingMinBytes MPI_Allreduce is kept: with glibc's default (adaptive) threshold its temporary stays mapped, and
+// one exchange of the whole message beats the ring's two half-size exchanges (0.92-0.98x raw MPI at 1-8 MiB
+// through the group, against 0.65-0.76x with the ring).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,6 +38,7 @@ namespace lamina::distributed {
 class MpiProcessGroup : public ProcessGroup {
  public:
   static constexpr std::size_t kChunkBytes = std::size_t{8} << 20;
+  static constexpr std::size_t kRingMinBytes = kChunkBytes;
 
   // All ranks of `comm` (collective over it). The group duplicates `comm`, so its traffic never mixes with the
   // caller's. Initializes MPI when needed (see ensure_mpi_initialized).

@@ -30,6 +30,8 @@ class Work {
   virtual void wait() = 0;
   // True once the collective has completed (successfully or not); never blocks.
   virtual bool is_completed() = 0;
+  // When it completed, for timelines; the default epoch when it has not, or when the backend does not know.
+  virtual std::chrono::steady_clock::time_point completed_at() const { return {}; }
 };
 
 struct ProcessGroupOptions {

@@ -22,23 +22,26 @@ void Reducer::build_buckets() {
   bucket_of_.assign(n, 0);
   slot_in_bucket_.assign(n, 0);
   ready_.assign(n, false);
-  // Walk parameters last to first; start a new bucket when the cap would be passed or the dtype changes.
+  // Walk parameters last to first; start a new bucket when the cap would be passed, the dtype changes, or a
+  // parameter gets a bucket of its own.
   std::vector<std::vector<std::size_t>> groups;
   std::size_t bytes = 0;
   DType dtype = DType::Float32;
+  bool open = false;  // the last bucket takes more parameters
   for (std::size_t k = n; k-- > 0;) {
     const Tensor& p = parameters_[k].second;
     const std::size_t size = static_cast<std::size_t>(p.numel()) * dtype_size(p.dtype());
     // groups.size() == 1: the bucket being filled is the first one, which gets the smaller cap.
     const std::size_t cap = groups.size() == 1 ? options_.first_bucket_cap_bytes : options_.bucket_cap_bytes;
-    const bool fits = !groups.empty() && p.dtype() == dtype && bytes + size <= cap;
-    if (!fits) {
+    const bool own = size >= kOwnBucketBytes;
+    if (!open || own || p.dtype() != dtype || bytes + size > cap) {
       groups.emplace_back();
       bytes = 0;
       dtype = p.dtype();
     }
     groups.back().push_back(k);
     bytes += size;
+    open = !own;
   }
   buckets_.clear();
   for (std::size_t b = 0; b < groups.size(); ++b) {
@@ -98,15 +101,21 @@ void Reducer::mark_ready(std::size_t index) {
   if (ready_[index]) return;
   ready_[index] = true;
   // The gradient must live in the bucket. It does unless .grad() was replaced (zero_grad(set_to_none) drops the
-  // view, and the next backward then creates a fresh tensor): copy it in and restore the view.
+  // view, and the next backward then creates a fresh tensor): copy it in and restore the view — or, in a bucket of
+  // its own, make that tensor the bucket.
   Tensor& p = parameters_[index].second;
   const Tensor grad = p.grad();
+  Bucket& bucket = buckets_[bucket_of_[index]];
   Tensor view = gradient_view(index);
   if (grad.storage().data() != view.storage().data() || grad.offset() != view.offset()) {
-    view.copy_(grad);
-    p.set_grad(view);
+    if (bucket.parameters.size() == 1 && grad.is_contiguous() && grad.dtype() == bucket.buffer.dtype() &&
+        grad.device() == bucket.buffer.device()) {
+      bucket.buffer = grad.view({grad.numel()});  // the gradient becomes the bucket: no copy
+    } else {
+      view.copy_(grad);
+      p.set_grad(view);
+    }
   }
-  Bucket& bucket = buckets_[bucket_of_[index]];
   if (--bucket.pending == 0) {
     timings_[bucket_of_[index]].ready_us = now_us();
     launch_ready_buckets();
@@ -146,7 +155,10 @@ void Reducer::finalize() {
   launch_ready_buckets();
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
     buckets_[b].work->wait();
-    timings_[b].done_us = now_us();
+    const auto completed = buckets_[b].work->completed_at();
+    timings_[b].done_us = completed == std::chrono::steady_clock::time_point{}
+                              ? now_us()
+                              : std::chrono::duration<double, std::micro>(completed - step_start_).count();
   }
 }
 

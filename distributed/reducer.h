@@ -8,6 +8,11 @@
 // started at once and runs while backward computes the remaining gradients. Buckets are launched strictly in
 // index order, so every rank issues the same collectives in the same order. When backward finishes, the reducer
 // waits for the outstanding all-reduces.
+//
+// A parameter of kOwnBucketBytes or more gets a bucket of its own. When its gradient arrives as a fresh tensor
+// (optimizer.zero_grad() sets gradients to none, so autograd hands over the buffer the backward computed), that
+// buffer becomes the bucket and is all-reduced where it is — the copy into a shared buffer would cost about as much
+// memory traffic as the all-reduce itself (the MLP's first-layer weight: 784 KiB).
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -35,13 +40,16 @@ struct Bucket {
   std::shared_ptr<Work> work;
 };
 
-// When each bucket became ready, was launched and was found complete, in microseconds since the step's forward.
+// When each bucket became ready, was launched and completed (as the process group saw it, or else when the reducer
+// found it complete), in microseconds since the step's forward.
 struct BucketTiming {
   double ready_us = 0, launched_us = 0, done_us = 0;
 };
 
 class Reducer {
  public:
+  static constexpr std::size_t kOwnBucketBytes = std::size_t{512} << 10;
+
   Reducer(std::vector<std::pair<std::string, Tensor>> parameters, std::shared_ptr<ProcessGroup> group,
           ReducerOptions options);
   Reducer(const Reducer&) = delete;

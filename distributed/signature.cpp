@@ -1,6 +1,7 @@
 #include <lamina/distributed/signature.h>
 
 #include <map>
+#include <thread>
 #include <vector>
 
 #include <lamina/core/dtype.h>
@@ -8,6 +9,12 @@
 #include <lamina/distributed/process_group.h>
 
 namespace lamina::distributed {
+namespace {
+
+constexpr std::chrono::microseconds kSpinBeforeSleep{20};
+constexpr std::chrono::microseconds kPollInterval{20};
+
+}  // namespace
 
 std::string signature_str(const Signature& s) {
   static const char* names[] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "barrier"};
@@ -30,7 +37,8 @@ void check_mpi(int rc, const char* call) {
   throw CollectiveError(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
 }
 
-std::string compare_signatures(MPI_Comm comm, const Signature& mine, std::chrono::milliseconds timeout) {
+std::string compare_signatures(MPI_Comm comm, const Signature& mine, std::chrono::milliseconds timeout,
+                               const std::function<void()>& between_polls) {
   constexpr int n = Signature::kFields;
   const auto fields = mine.fields();
   std::array<std::int64_t, 2 * n> extremes;
@@ -38,21 +46,24 @@ std::string compare_signatures(MPI_Comm comm, const Signature& mine, std::chrono
     extremes[i] = fields[i];
     extremes[n + i] = -fields[i];
   }
-  if (timeout == std::chrono::milliseconds::zero()) {
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, extremes.data(), 2 * n, MPI_INT64_T, MPI_MAX, comm), "MPI_Allreduce");
-  } else {
-    MPI_Request request;
-    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, extremes.data(), 2 * n, MPI_INT64_T, MPI_MAX, comm, &request),
-              "MPI_Iallreduce");
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (int done = 0; !done;) {
-      check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
-      if (!done && std::chrono::steady_clock::now() > deadline) {
-        add_stuck_collectives(1);
-        throw CollectiveError("the signature check of " + signature_str(mine) + " did not complete within " +
-                              std::to_string(timeout.count()) + " ms: a peer rank has not reached it, or skipped it");
-      }
+  MPI_Request request;
+  check_mpi(MPI_Iallreduce(MPI_IN_PLACE, extremes.data(), 2 * n, MPI_INT64_T, MPI_MAX, comm, &request), "MPI_Iallreduce");
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto deadline = timeout == std::chrono::milliseconds::zero() ? Clock::time_point::max() : start + timeout;
+  for (int done = 0; !done;) {
+    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) break;
+    const auto now = Clock::now();
+    if (now > deadline) {
+      add_stuck_collectives(1);
+      throw CollectiveError("the signature check of " + signature_str(mine) + " did not complete within " +
+                            std::to_string(timeout.count()) + " ms: a peer rank has not reached it, or skipped it");
     }
+    if (between_polls)
+      between_polls();
+    else if (now - start > kSpinBeforeSleep)
+      std::this_thread::sleep_for(kPollInterval);
   }
   bool same = true;
   for (int i = 0; i < n; ++i) same = same && extremes[i] == -extremes[n + i];

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <mpi.h>
@@ -41,8 +42,15 @@ std::string signature_str(const Signature& s);
 // it returns "". MPI errors throw CollectiveError. A zero `timeout` blocks (for a caller that bounds the wait
 // itself); otherwise a peer that does not join within `timeout` is a CollectiveError, and `comm` keeps a request
 // that never completes (counted in stuck_collectives()).
+//
+// This exchange is where a rank waits for late peers. It polls MPI_Test, calling `between_polls` between two polls
+// (by default: back to back for 20 µs, then a 20 µs sleep each time), so that the caller decides how the waiting
+// rank shares its core: a rank that spins while it waits takes the time slices a late peer needs when they share a
+// core (more ranks than cores, or a machine busy with other work), and from the computation running beside it on
+// its own core (MpiProcessGroup's pacing: see its source).
 std::string compare_signatures(MPI_Comm comm, const Signature& mine,
-                               std::chrono::milliseconds timeout = std::chrono::milliseconds::zero());
+                               std::chrono::milliseconds timeout = std::chrono::milliseconds::zero(),
+                               const std::function<void()>& between_polls = {});
 
 // Throws CollectiveError naming `call` and MPI's message when rc is not MPI_SUCCESS (the communicator must use
 // MPI_ERRORS_RETURN for errors to come back at all).

@@ -25,23 +25,44 @@ double StepTrace::hidden_fraction() const {
   return total > 0 ? hidden / total : 0.0;
 }
 
-std::string StepTrace::json(int rank) const {
-  std::string out = "{\"traceEvents\": [\n";
-  bool first = true;
+std::string StepTrace::events(int rank) const {
+  std::string out;
   char line[256];
-  const auto event = [&](const char* name, int tid, double ts, double dur) {
-    std::snprintf(line, sizeof line, "%s{\"name\": \"%s\", \"ph\": \"X\", \"pid\": %d, \"tid\": %d, \"ts\": %.1f, \"dur\": %.1f}",
-                  first ? "" : ",\n", name, rank, tid, ts, dur);
+  const auto add = [&](const std::string& name, int tid, double ts, const char* kind, double dur) {
+    if (kind[0] == 'X')
+      std::snprintf(line, sizeof line, "{\"name\": \"%s\", \"ph\": \"X\", \"pid\": %d, \"tid\": %d, \"ts\": %.1f, \"dur\": %.1f}",
+                    name.c_str(), rank, tid, ts, dur);
+    else
+      std::snprintf(line, sizeof line, "{\"name\": \"%s\", \"ph\": \"i\", \"s\": \"t\", \"pid\": %d, \"tid\": %d, \"ts\": %.1f}",
+                    name.c_str(), rank, tid, ts);
+    out += out.empty() ? "" : ",\n";
     out += line;
-    first = false;
   };
   for (const Step& step : steps_) {
-    event("forward + backward", 0, step.start_us, step.backward_end_us);
+    add("forward + backward", 0, step.start_us, "X", step.backward_end_us);
+    double last_done = step.backward_end_us;
     for (std::size_t b = 0; b < step.buckets.size(); ++b) {
       const BucketTiming& t = step.buckets[b];
-      const std::string name = "bucket " + std::to_string(b) + " all-reduce";
-      event(name.c_str(), 1 + static_cast<int>(b), step.start_us + t.launched_us, t.done_us - t.launched_us);
+      const std::string bucket = "bucket " + std::to_string(b);
+      const int tid = 1 + static_cast<int>(b);
+      add(bucket + " ready", tid, step.start_us + t.ready_us, "i", 0);
+      add(bucket + " all-reduce", tid, step.start_us + t.launched_us, "X", t.done_us - t.launched_us);
+      last_done = std::max(last_done, t.done_us);
     }
+    add("all-reduce wait", 0, step.start_us + step.backward_end_us, "X", last_done - step.backward_end_us);
+  }
+  return out;
+}
+
+std::string StepTrace::json(int rank) const { return trace_document({events(rank)}); }
+
+std::string trace_document(const std::vector<std::string>& events) {
+  std::string out = "{\"traceEvents\": [\n";
+  bool first = true;
+  for (const std::string& e : events) {
+    if (e.empty()) continue;
+    out += (first ? "" : ",\n") + e;
+    first = false;
   }
   return out + "\n]}\n";
 }

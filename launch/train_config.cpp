@@ -36,6 +36,11 @@ int parse_train_args(int argc, char** argv, bool print, TrainConfig& c) {
   app.add_option("--train-samples", c.train_samples, "use only the first N training samples (0: all)");
   app.add_option("--test-samples", c.test_samples, "use only the first N test samples (0: all)");
   app.add_option("--metrics", c.metrics_path, "write metrics as JSON lines to this file (rank 0)");
+  app.add_option("--bucket-cap-mb", c.bucket_cap_mb, "gradient bucket size in MiB (the first bucket: at most 1 MiB)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--trace", c.trace_path,
+                 "write a Chrome trace (chrome://tracing, Perfetto) of every step's bucket all-reduces on every rank "
+                 "to this file (rank 0), and report the share of all-reduce time hidden behind backward");
   app.add_option("--resnet-width", c.resnet_width, "channels of ResNet-18's first stage")->check(CLI::PositiveNumber);
   app.add_option("--collective-timeout", c.collective_timeout,
                  "seconds a rank waits in a collective for the others before the job ends with an error naming the "

@@ -22,11 +22,13 @@
 // the ranks, so gradients are summed in another order: the run agrees with the uninterrupted one to rounding, not
 // bitwise — for models without BatchNorm (whose batch statistics are per rank, so a different split is a different
 // computation). The epoch's summary line after a mid-epoch resume covers only the steps run since the resume.
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -39,6 +41,7 @@
 #include <lamina/distributed/distributed_sampler.h>
 #include <lamina/distributed/environment.h>
 #include <lamina/distributed/mpi_process_group.h>
+#include <lamina/distributed/step_trace.h>
 #include <lamina/lamina.h>
 #include <lamina/nn/checkpoint.h>
 #include <lamina/nn/data_loader.h>
@@ -162,6 +165,47 @@ std::string identity_differences(const std::map<std::string, std::string>& saved
   return out;
 }
 
+// Rank 0 writes every rank's timeline into one Chrome trace (each rank a process) and reports the share of
+// all-reduce time hidden behind backward, averaged over the ranks; a failed write stops every rank.
+void write_trace(distributed::ProcessGroup& group, const distributed::StepTrace& trace, const std::string& path,
+                 launch::MetricsLog& metrics) {
+  const std::string mine = trace.events(group.rank());
+  int length = static_cast<int>(mine.size());
+  std::vector<int> lengths(static_cast<std::size_t>(group.size())), offsets(lengths.size());
+  MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+  std::string all;
+  for (std::size_t r = 0; r < lengths.size(); ++r) {
+    offsets[r] = static_cast<int>(all.size());
+    all.resize(all.size() + static_cast<std::size_t>(lengths[r]));
+  }
+  MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0, MPI_COMM_WORLD);
+  const double hidden = sum_over_ranks(group, {trace.hidden_fraction()})[0] / group.size();
+  std::string error;
+  if (group.rank() == 0) {
+    std::vector<std::string> events;
+    for (std::size_t r = 0; r < lengths.size(); ++r)
+      events.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
+    try {
+      std::ofstream file(path);
+      file << distributed::trace_document(events);
+      file.close();
+      if (!file) throw std::runtime_error("cannot write the trace '" + path + "': " + std::strerror(errno));
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  share_rank0_outcome(group, error);
+  if (group.rank() == 0) {
+    if (trace.steps() == 0)
+      std::printf("trace: %s has no all-reduce (a single rank has nothing to reduce)\n", path.c_str());
+    else
+      std::printf("trace: %s (%zu steps per rank); all-reduce time hidden behind backward: %.1f%% (mean over %d ranks)\n",
+                  path.c_str(), trace.steps(), 100.0 * hidden, group.size());
+  }
+  metrics.write({{"event", std::string("trace")}, {"path", path}, {"steps", static_cast<long long>(trace.steps())},
+                 {"hidden_fraction", hidden}});
+}
+
 int run(int argc, char** argv, const distributed::Environment& env) {
   const bool leader = env.world_rank == 0;
   launch::TrainConfig config;
@@ -220,7 +264,13 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   if (!config.init_from.empty())
     on_every_rank(*group, [&] { nn::load_model_state(*model, nn::load_npz(config.init_from), config.init_from); });
   std::shared_ptr<nn::Module> replica = model;
-  if (env.world_size > 1) replica = std::make_shared<distributed::DistributedDataParallel>(model, group);
+  std::shared_ptr<distributed::DistributedDataParallel> ddp;
+  if (env.world_size > 1) {
+    const auto cap = static_cast<std::size_t>(config.bucket_cap_mb * (1 << 20));
+    replica = ddp = std::make_shared<distributed::DistributedDataParallel>(
+        model, group, distributed::DdpOptions{.bucket_cap_bytes = cap, .first_bucket_cap_bytes = std::min<std::size_t>(cap, 1 << 20)});
+  }
+  distributed::StepTrace trace;
   auto optimizer = launch::make_optimizer(config, replica->named_parameters());
   auto schedule = launch::make_schedule(config, *optimizer, config.epochs * steps_per_epoch);
   const std::map<std::string, std::string> identity = launch::run_identity(config, train.size());
@@ -301,6 +351,7 @@ int run(int argc, char** argv, const distributed::Environment& env) {
         *replica, *optimizer, train_loader,
         {.scheduler = schedule.get(), .on_step = [&](std::int64_t step, std::int64_t, double loss) {
            ++global_step;
+           if (ddp && !config.trace_path.empty()) trace.record(*ddp->reducer());
            progress.update(step, loss);
            metrics.write({{"event", std::string("step")}, {"epoch", static_cast<long long>(epoch)},
                           {"step", static_cast<long long>(first_step + step)},
@@ -346,6 +397,8 @@ int run(int argc, char** argv, const distributed::Environment& env) {
     }
     share_rank0_outcome(*group, error);
   }
+
+  if (!config.trace_path.empty()) write_trace(*group, trace, config.trace_path, metrics);
 
   const std::uint64_t fp = nn::fingerprint(model->parameters());
   std::vector<Tensor> gathered;

@@ -140,6 +140,33 @@ TEST(DistributedDataParallel, BucketsFollowReverseRegistrationOrderWithASmallFir
   EXPECT_EQ(model->parameters()[2].grad().storage().data(), buckets[0].buffer.storage().data());
 }
 
+TEST(DistributedDataParallel, ALargeParameterIsReducedWhereBackwardLeftItsGradient) {
+  // 0.weight [11000, 6] float64 = 516 KiB >= kOwnBucketBytes: a bucket of its own, after the small ones.
+  const ModelFactory make_wide = [] { return std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {11000}, .num_classes = 4}); };
+  EXPECT_LT(max_relative_difference(train(make_wide, true, 3), train(make_wide, false, 3)), 1e-6);
+
+  auto model = make_wide();
+  model->to(DType::Float64);
+  model->operator()(zeros({1, 6}, {.dtype = DType::Float64}));
+  // Registered before DDP's, this hook sees the gradient as backward produced it.
+  const void* produced = nullptr;
+  model->parameters()[0].register_post_accumulate_grad_hook([&](Tensor& p) { produced = p.grad().storage().data(); });
+  DistributedDataParallel ddp(model, world());
+  const auto& buckets = ddp.reducer()->buckets();
+  ASSERT_EQ(buckets.size(), 2u);
+  EXPECT_EQ(buckets[0].parameters, (std::vector<std::size_t>{3, 2, 1}));
+  EXPECT_EQ(buckets[1].parameters, (std::vector<std::size_t>{0}));
+  nn::SGD optimizer(ddp.named_parameters(), {.lr = 0.1});
+  for (int step = 0; step < 2; ++step) {
+    optimizer.zero_grad();  // gradients set to none: backward hands over fresh buffers, and the big one is kept
+    ddp(randn({4, 6}, {.dtype = DType::Float64})).sum().backward();
+    EXPECT_EQ(buckets[1].buffer.storage().data(), produced) << "step " << step << ": the gradient was copied";
+    EXPECT_EQ(model->parameters()[0].grad().storage().data(), produced) << "step " << step;
+    EXPECT_EQ(model->parameters()[1].grad().storage().data(), buckets[0].buffer.storage().data()) << "step " << step;
+    optimizer.step();
+  }
+}
+
 TEST(DistributedDataParallel, NoSyncAccumulatesThenReducesEverything) {
   // Two micro-batches under no_sync + one synced = the mean of the per-rank gradients of all three.
   auto model = make_mlp();
@@ -233,9 +260,16 @@ TEST(StepTrace, RecordsEveryBucketOfEveryStep) {
     EXPECT_LE(t.launched_us, t.done_us);
   }
   const std::string json = trace.json(world()->rank());
-  std::size_t events = 0;
-  for (std::size_t at = json.find("\"ph\""); at != std::string::npos; at = json.find("\"ph\"", at + 1)) ++events;
-  EXPECT_EQ(events, 3 * (buckets + 1));
+  const auto count = [&](const std::string& text) {
+    std::size_t n = 0;
+    for (std::size_t at = json.find(text); at != std::string::npos; at = json.find(text, at + 1)) ++n;
+    return n;
+  };
+  // Per step: forward + backward, the wait after it, and each bucket's all-reduce; an instant when each is ready.
+  EXPECT_EQ(count("\"ph\": \"X\""), 3 * (buckets + 2));
+  EXPECT_EQ(count("\"ph\": \"i\""), 3 * buckets);
+  EXPECT_EQ(count("\"name\": \"bucket 0 ready\""), 3u);
+  EXPECT_EQ(json.rfind("{\"traceEvents\": [", 0), 0u);
   EXPECT_GE(trace.hidden_fraction(), 0.0);
   EXPECT_LE(trace.hidden_fraction(), 1.0);
 }

@@ -61,8 +61,10 @@ TYPED_TEST_SUITE(MpiCollectives, DTypes);
 TYPED_TEST(MpiCollectives, AllreduceSumAverageMaxOfOddAndLargeSizes) {
   using T = TypeParam;
   MpiProcessGroup pg;
+  // A chunk of kRingMinBytes runs as a ring; the tails of the two largest are below it and go through MPI_Allreduce.
+  const auto ring = static_cast<std::int64_t>(MpiProcessGroup::kRingMinBytes / sizeof(T));
   for (std::int64_t n : {std::int64_t{0}, std::int64_t{1}, std::int64_t{7}, std::int64_t{1023}, std::int64_t{4099},
-                         2 * chunk_elements<T>() + 13}) {
+                         ring - 1, ring + 5, 2 * chunk_elements<T>() + 13}) {
     for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Average, ReduceOp::Max}) {
       Tensor t = filled<T>(n, pg.rank());
       pg.allreduce(t, op)->wait();
@@ -115,6 +117,17 @@ TYPED_TEST(MpiCollectives, ReduceScatterGivesEachRankItsReducedBlock) {
       EXPECT_EQ(bad, -1) << reduce_op_name(op) << " of blocks of " << m << " differs at index " << bad;
     }
   }
+}
+
+TEST(MpiProcessGroup, WorkRecordsWhenItCompleted) {
+  MpiProcessGroup pg;
+  Tensor t = ones({16});
+  const auto before = Clock::now();
+  auto work = pg.allreduce(t);
+  work->wait();
+  const auto after = Clock::now();
+  EXPECT_GE(work->completed_at(), before);
+  EXPECT_LE(work->completed_at(), after);
 }
 
 TEST(MpiProcessGroup, Int64AverageTruncatesTowardZero) {

@@ -1,0 +1,153 @@
+// One data-parallel training step of lamina at the job's world size, for weak and strong scaling: zero_grad,
+// forward, cross-entropy, backward (DistributedDataParallel averages the gradients; a plain model at 1 rank), SGD
+// step, on a fixed random batch per rank. scaling_pytorch.py is the same program with PyTorch DDP over gloo;
+// scaling.sh runs both at 1, 2 and 4 ranks and computes the efficiencies.
+//
+//   OMP_NUM_THREADS=1 mpirun -n N scaling_benchmark MODEL PER_RANK_BATCH STEPS WARMUP [ddp|independent [TRACE]]
+//     MODEL        mlp (784-256-10 ReLU) | lenet (d2l's sigmoid/avg-pool LeNet), d2l's initialization
+//     independent  every rank trains its own model, without DDP: no communication, the same computation at the
+//                  same time on every core — the ceiling of data-parallel efficiency on this machine as it is
+//     TRACE        write each rank's bucket timeline (StepTrace, Chrome trace JSON) to TRACE.<rank>
+//
+// Rank 0 prints one JSON line. ms_median is the slowest rank's median step time. The rest says where the time
+// goes, as means over the steps and the ranks (so that they add up to ms_mean): forward and backward up to the end
+// of backward's computation (from the reducer's timings), the all-reduce wait exposed after it, and the optimizer
+// step; hidden_fraction is the share of all-reduce time that ended before backward did (StepTrace).
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <lamina/distributed/distributed_data_parallel.h>
+#include <lamina/distributed/environment.h>
+#include <lamina/distributed/mpi_process_group.h>
+#include <lamina/distributed/step_trace.h>
+#include <lamina/lamina.h>
+
+using namespace lamina;
+using namespace lamina::distributed;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
+
+double over_ranks(ProcessGroup& group, double value, ReduceOp op) {
+  Tensor t = from_vector<double>({value}, {1});
+  group.allreduce(t, op)->wait();
+  return t.item();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MpiRuntime mpi(&argc, &argv);
+  const std::string mode = argc > 5 ? argv[5] : "ddp";
+  if (argc < 5 || argc > 7 || (mode != "ddp" && mode != "independent")) {
+    std::fprintf(stderr, "usage: %s mlp|lenet PER_RANK_BATCH STEPS WARMUP [ddp|independent [TRACE]]\n", argv[0]);
+    return 2;
+  }
+  const std::string model_name = argv[1];
+  const std::int64_t batch = std::atoll(argv[2]);
+  const int steps = std::atoi(argv[3]), warmup = std::atoi(argv[4]);
+  const Environment& env = mpi.env();
+  set_num_threads(1);
+  manual_seed(0);
+
+  std::shared_ptr<nn::Module> model;
+  double lr = 0.1;
+  if (model_name == "mlp") {
+    model = std::make_shared<nn::MLP>();
+    model->initialize(nn::init::normal(0.0, 0.01), [](const std::string& p) { return p == "weight"; });
+  } else if (model_name == "lenet") {
+    model = std::make_shared<nn::LeNet>();
+    model->initialize(nn::init::xavier_uniform(), [](const std::string& p) { return p == "weight"; });
+    lr = 0.9;
+  } else {
+    std::fprintf(stderr, "unknown model '%s' (mlp or lenet)\n", model_name.c_str());
+    return 2;
+  }
+  manual_seed(1 + static_cast<std::uint64_t>(env.world_rank));  // each rank its own batch
+  const Tensor inputs = rand({batch, 1, 28, 28});
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(batch));
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int64_t>((i * 7 + env.world_rank) % 10);
+  const Tensor targets = from_vector<std::int64_t>(labels, {batch});
+  {
+    NoGradGuard no_grad;  // deferred parameters get their shapes
+    (*model)(inputs);
+  }
+  auto group = std::make_shared<MpiProcessGroup>();
+  std::shared_ptr<DistributedDataParallel> ddp;
+  std::shared_ptr<nn::Module> replica = model;
+  if (env.world_size > 1 && mode == "ddp") replica = ddp = std::make_shared<DistributedDataParallel>(model, group);
+  nn::SGD optimizer(replica->named_parameters(), {.lr = lr});
+  model->train();
+
+  StepTrace trace;
+  std::vector<double> step_ms, compute_ms, exposed_ms, optimizer_ms;
+  long faults = 0;
+  for (int step = 0; step < warmup + steps; ++step) {
+    if (step == warmup) faults = minor_faults();
+    const auto start = Clock::now();
+    optimizer.zero_grad();
+    cross_entropy((*replica)(inputs), targets).backward();
+    const double after_backward = ms_since(start);
+    optimizer.step();
+    const double total = ms_since(start);
+    if (step < warmup) continue;
+    step_ms.push_back(total);
+    optimizer_ms.push_back(total - after_backward);
+    double compute = after_backward, exposed = 0;
+    if (ddp) {
+      const Reducer& reducer = *ddp->reducer();
+      trace.record(reducer);
+      // Timings count from the reducer's step start, a moment after `start` (DDP's forward arms it).
+      const double offset = std::chrono::duration<double, std::milli>(reducer.last_step_start() - start).count();
+      compute = offset + reducer.last_backward_end_us() / 1e3;
+      exposed = after_backward - compute;
+    }
+    compute_ms.push_back(compute);
+    exposed_ms.push_back(exposed);
+  }
+  faults = minor_faults() - faults;
+  const double ms = over_ranks(*group, median_of(step_ms), ReduceOp::Max);
+  const double mean = over_ranks(*group, mean_of(step_ms), ReduceOp::Average);
+  const double compute = over_ranks(*group, mean_of(compute_ms), ReduceOp::Average);
+  const double exposed = over_ranks(*group, mean_of(exposed_ms), ReduceOp::Average);
+  const double opt = over_ranks(*group, mean_of(optimizer_ms), ReduceOp::Average);
+  if (argc == 7 && ddp) trace.write(std::string(argv[6]) + "." + std::to_string(env.world_rank), env.world_rank);
+  std::size_t gradient_bytes = 0, buckets = 0;
+  if (ddp) {
+    buckets = ddp->reducer()->buckets().size();
+    for (const Bucket& b : ddp->reducer()->buckets())
+      gradient_bytes += static_cast<std::size_t>(b.buffer.numel()) * dtype_size(b.buffer.dtype());
+  }
+  if (env.world_rank == 0)
+    std::printf("{\"impl\": \"lamina\", \"mode\": \"%s\", \"model\": \"%s\", \"ranks\": %d, \"per_rank_batch\": %lld, \"steps\": %d, "
+                "\"ms_median\": %.4f, \"ms_mean\": %.4f, \"samples_per_s\": %.1f, \"compute_ms\": %.4f, \"exposed_comm_ms\": %.4f, "
+                "\"optimizer_ms\": %.4f, \"hidden_fraction\": %.4f, \"buckets\": %zu, \"gradient_bytes\": %zu, \"page_faults_per_step\": %.1f}\n",
+                mode.c_str(), model_name.c_str(), env.world_size, static_cast<long long>(batch), steps, ms, mean,
+                1e3 * static_cast<double>(batch * env.world_size) / ms, compute, exposed, opt,
+                ddp ? trace.hidden_fraction() : 0.0, buckets, gradient_bytes, static_cast<double>(faults) / steps);
+  return 0;
+}
