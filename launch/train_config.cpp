@@ -36,6 +36,9 @@ int parse_train_args(int argc, char** argv, bool print, TrainConfig& c) {
   app.add_option("--train-samples", c.train_samples, "use only the first N training samples (0: all)");
   app.add_option("--test-samples", c.test_samples, "use only the first N test samples (0: all)");
   app.add_option("--metrics", c.metrics_path, "write metrics as JSON lines to this file (rank 0)");
+  app.add_option("--target-accuracy", c.target_accuracy,
+                 "stop after the first epoch whose test accuracy reaches this (time to accuracy; 0: train every epoch)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--resnet-width", c.resnet_width, "channels of ResNet-18's first stage")->check(CLI::PositiveNumber);
   app.add_option("--collective-timeout", c.collective_timeout,
                  "seconds a rank waits in a collective for the others before the job ends with an error naming the "

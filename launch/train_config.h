@@ -28,6 +28,7 @@ struct TrainConfig {
   std::int64_t train_samples = 0; // 0: all
   std::int64_t test_samples = 0;
   std::string metrics_path;       // JSON lines; empty: none
+  double target_accuracy = 0;     // > 0: stop after the first epoch whose test accuracy reaches it
   std::int64_t resnet_width = 64;
   bool standardize = true;
   double collective_timeout = 300;  // seconds a rank waits in a collective for its peers before the job ends
