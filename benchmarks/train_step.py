@@ -17,7 +17,7 @@ import os
 import records
 
 # model -> (batch, steps, warmup) of the full mode; --quick runs a step or two of a small batch.
-FULL = {"mlp": (256, 200, 20), "lenet": (256, 50, 5), "resnet18": (16, 5, 1)}
+FULL = {"mlp": (256, 200, 20), "lenet": (256, 30, 3), "resnet18": (16, 5, 1)}
 QUICK = {"mlp": (256, 3, 1), "lenet": (32, 2, 1), "resnet18": (2, 1, 0)}
 
 
