@@ -42,7 +42,7 @@ COUNTERS = {"matmul": ("FLOP/s", "gflops", 1e-9), "conv": ("GFLOP", "gflops", 1.
 
 def main():
     args = records.parse_args(__doc__.split("\n")[0])
-    repetitions, min_time, thread_counts = (1, 0.001, (1,)) if args.quick else (5, 0.3, (1, 2))
+    repetitions, min_time, thread_counts = (1, 0.001, (1,)) if args.quick else (5, 0.2, (1, 2))
     results = []
     for threads in thread_counts:
         for program, cases in CASES.items():

@@ -97,13 +97,14 @@ class Report:
                           "im2col GEMM, [out_channels, in·k·k]·[in·k·k, batch·out²]); add/mul/relu in GB/s (bytes "
                           "each must move) next to the faster of memcpy on one thread and memcpy split over the "
                           "threads.\n")
-        rows, labels, ratios = [], [], defaultdict(list)
+        rows, labels, ratios = [], [], defaultdict(dict)
         keyed = defaultdict(dict)
         for r in recs:
             keyed[(r["case"], r["threads"])][(r["kernel"], r["impl"])] = r
-        for r in recs:
-            if r["impl"] != "lamina":
-                continue
+        order = ["matmul", "conv2d forward", "conv2d fwd+bwd", "add", "mul", "relu"]
+        ours_first = sorted((r for r in recs if r["impl"] == "lamina"),
+                            key=lambda r: (order.index(r["kernel"]) if r["kernel"] in order else 99, r["case"], r["threads"]))
+        for r in ours_first:
             others = keyed[(r["case"], r["threads"])]
             if "gbps" in r:
                 refs = [o for (k, impl), o in others.items() if impl.startswith("memcpy")]
@@ -123,7 +124,7 @@ class Report:
             label = f"{r['kernel']} {r['case'].split(' ')[0] if 'LeNet' not in r['case'] else r['case'].split(' ')[1]}"
             if label not in labels:
                 labels.append(label)
-            ratios[r["threads"]].append(ratio)
+            ratios[r["threads"]][label] = ratio
             if target and r["threads"] == 1:
                 self.target(f"kernel {r['kernel']} {r['case']}, 1 thread (vs {ref_name})", ratio, target_text,
                             ratio is not None and ratio >= target)
@@ -131,7 +132,8 @@ class Report:
                                  "load average"], rows))
         self.image(bar_plot(os.path.join(self.out, "kernels.png"), "Kernels: lamina / reference (OpenBLAS sgemm, memcpy)",
                             "ratio (higher is better)", labels,
-                            {f"{t} thread(s)": v for t, v in sorted(ratios.items())}, hline=MATMUL_TARGET))
+                            {f"{t} thread(s)": [v.get(label) for label in labels] for t, v in sorted(ratios.items())},
+                            hline=MATMUL_TARGET))
 
     # --- 2. training step ---
     def train_step(self, recs):
@@ -256,8 +258,10 @@ def main():
     results = {}
     for path in sorted(glob.glob(os.path.join(args.out, "*.json"))):
         name = os.path.basename(path)[:-5]
-        if name != "machine":
-            results[name] = json.load(open(path))
+        data = json.load(open(path))
+        # Only lists of flat records are results; other JSON an item leaves there (raw outputs) is not.
+        if name != "machine" and isinstance(data, list) and all(isinstance(r, dict) for r in data):
+            results[name] = data
     rep = Report(args.out, report_path)
     for name in KNOWN:
         if results.get(name):
