@@ -38,15 +38,17 @@ limit=$([[ $mode == quick ]] && echo 150 || echo 2400)
 start=$(date +%s)
 echo "benchmarks/run.sh --$mode: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE, load average $(cut -d' ' -f1-3 /proc/loadavg), results in $out"
 
-/usr/bin/python3 - "$out" "$mode" "$0 --$mode --out $out --build $build" <<'PY'
+/usr/bin/python3 - "$out" "$mode" "$0 --$mode --out $out --build $build" "$here" <<'PY'
 import datetime, json, os, platform, subprocess, sys
-out, mode, command = sys.argv[1:]
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+out, mode, command, here = sys.argv[1:]
+info = dict(l.split(":", 1) for l in open("/proc/cpuinfo").read().split("\n\n")[0].splitlines() if ":" in l)
+info = {k.strip(): v.strip() for k, v in info.items()}
+avx512 = ", AVX-512" if "avx512f" in info.get("flags", "") else ""
+cpu = f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model {info.get('model', '?')}{avx512})"
 mem_kb = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
 os_name = next((l.split("=", 1)[1].strip().strip('"') for l in open("/etc/os-release") if l.startswith("PRETTY_NAME")), "?")
 torch = subprocess.run(["/usr/bin/python3", "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout.strip()
-commit = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__ if "__file__" in dir() else ".")), "rev-parse", "--short", "HEAD"],
-                        capture_output=True, text=True).stdout.strip()
+commit = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 json.dump({"mode": mode, "out": out, "command": f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} {command}",
            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "commit": commit or "?",
            "cpu": f"{cpu}, {platform.machine()}", "cores": os.cpu_count(), "memory": f"{mem_kb / 2**20:.1f} GiB",
