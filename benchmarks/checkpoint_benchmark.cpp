@@ -6,7 +6,10 @@
 // than overwriting a file in place: the page cache takes fresh pages (first touches of guest memory are slow here,
 // see /work/shared/ENVIRONMENT.md) while the old file's stay cached until the rename. Both baselines are shown.
 //
-//   checkpoint_benchmark [folder (default /var/tmp)] [rounds (default 7)]
+//   checkpoint_benchmark [folder (default /var/tmp)] [rounds (default 7)] [synthetic MB (default 500)]
+//
+// Prints a table on stderr and, on stdout, one JSON line per side of each comparison (benchmarks/checkpoint.py
+// turns them into the suite's records).
 //
 // "cold" reads first drop the file's pages from the page cache (posix_fadvise DONTNEED after an fsync), so they
 // read the disk; "warm" reads find the file in the page cache. A checkpoint save includes its fsync, the rename
@@ -122,11 +125,15 @@ void run(const std::string& label, const nn::StateDict& state, const std::string
   const double file_mb = static_cast<double>(std::filesystem::file_size(ckpt_path)) / 1e6, mb = static_cast<double>(bytes) / 1e6;
   const auto row = [&](const char* what, const std::vector<double>& plain, const std::vector<double>& ours) {
     const double p = median(plain), o = median(ours);
-    std::printf("| %s | %s | %.3f s (%.0f MB/s) | %.3f s (%.0f MB/s) | %.2f |\n", label.c_str(), what, p, mb / p, o,
-                mb / o, p / o);
+    std::fprintf(stderr, "| %s | %s | %.3f s (%.0f MB/s) | %.3f s (%.0f MB/s) | %.2f |\n", label.c_str(), what, p,
+                 mb / p, o, mb / o, p / o);
+    for (const auto& [impl, t] : {std::pair{"plain", p}, std::pair{"lamina", o}})
+      std::printf("{\"state_dict\": \"%s\", \"mb\": %.1f, \"operation\": \"%s\", \"impl\": \"%s\", \"seconds\": %.5f, "
+                  "\"mb_per_s\": %.1f, \"rounds\": %d}\n", label.c_str(), mb, what, impl, t, mb / t, rounds);
   };
   std::fprintf(stderr, "%s: %zu tensors, %.1f MB of data, checkpoint file %.1f MB; medians of %d rounds\n", label.c_str(),
               state.size(), mb, file_mb, rounds);
+  std::fprintf(stderr, "| state dict | operation | plain | checkpoint | checkpoint speed / plain |\n|---|---|---|---|---|\n");
   row("save vs write + fsync, new file", write_new, save);
   row("save vs write + fsync, in place", write_in_place, save);
   row("load vs read, cold", read_cold, load_cold);
@@ -140,6 +147,7 @@ void run(const std::string& label, const nn::StateDict& state, const std::string
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "/var/tmp";
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 7;
+  const int synthetic_mb = argc > 3 ? std::atoi(argv[3]) : 500;
   set_num_threads(1);
   manual_seed(0);
 
@@ -150,10 +158,9 @@ int main(int argc, char** argv) {
     resnet(zeros({1, 1, 28, 28}));
   }
   nn::StateDict synthetic;
-  for (int i = 0; i < 50; ++i) synthetic.insert("layer" + std::to_string(i) + ".weight", rand({2500, 1000}));
+  for (int i = 0; i < synthetic_mb / 10; ++i) synthetic.insert("layer" + std::to_string(i) + ".weight", rand({2500, 1000}));
 
-  std::printf("| state dict | operation | plain | checkpoint | checkpoint speed / plain |\n|---|---|---|---|---|\n");
   run("ResNet-18", resnet.state_dict(), dir, rounds);
-  run("synthetic 500 MB", synthetic, dir, rounds);
+  run("synthetic " + std::to_string(synthetic.size() * 10) + " MB", synthetic, dir, rounds);
   return 0;
 }

@@ -1,7 +1,10 @@
-// conv2d forward and forward+backward on LeNet's two convolutions at batch 256, in GFLOP/s. Set the threads
-// from outside, e.g. OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./conv_benchmark; conv_reference.py times
-// PyTorch's F.conv2d on the same shapes for comparison.
+// conv2d forward and forward+backward on LeNet's two convolutions at batch 256, in GFLOP/s, next to OpenBLAS's
+// sgemm on the GEMM a forward pass lowers to (im2col: [out_channels, in_channels·k·k] · [in_channels·k·k, batch·
+// out_size²]), the rate the convolution's FLOPs would run at as one big GEMM. Set the threads from outside, e.g.
+// OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./conv_benchmark; conv_reference.py times PyTorch's F.conv2d on the same
+// shapes for comparison.
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/conv.h>
@@ -65,6 +68,18 @@ void BM_Conv2dForwardBackward(benchmark::State& state, ConvShape s) {
       benchmark::Counter(passes * pass_flops(s) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void BM_OpenBlasSgemm(benchmark::State& state, ConvShape s) {
+  const std::int64_t m = s.out_channels, k = s.in_channels * s.kernel * s.kernel, n = s.batch * out_size(s) * out_size(s);
+  const Tensor a = randn({m, k}), b = randn({k, n}), c = zeros({m, n});
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+                1.0f, a.data<float>(), static_cast<int>(k), b.data<float>(), static_cast<int>(n), 0.0f, c.data<float>(),
+                static_cast<int>(n));
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP"] = benchmark::Counter(pass_flops(s) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // LeNet-5 on 28x28 images: conv1 1->6 5x5 padding 2 on the images, conv2 6->16 5x5 on the pooled 14x14 maps.
 const ConvShape kConv1{256, 1, 28, 6, 5, 2, false};
 const ConvShape kConv2{256, 6, 14, 16, 5, 0, true};
@@ -75,5 +90,7 @@ BENCHMARK_CAPTURE(BM_Conv2dForward, lenet_conv1, kConv1)->Unit(benchmark::kMilli
 BENCHMARK_CAPTURE(BM_Conv2dForward, lenet_conv2, kConv2)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Conv2dForwardBackward, lenet_conv1, kConv1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Conv2dForwardBackward, lenet_conv2, kConv2)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OpenBlasSgemm, lenet_conv1, kConv1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OpenBlasSgemm, lenet_conv2, kConv2)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

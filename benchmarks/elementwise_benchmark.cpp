@@ -1,7 +1,7 @@
 // Large elementwise ops against a plain memory copy of the same bytes. Bandwidth counts the bytes an op must
 // move: read each input once and write the output once (add: 3 × 64 MB, relu and memcpy: 2 × 64 MB).
 // Times are wall-clock, since the OpenMP threads work in parallel. Set the thread counts explicitly:
-//   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./elementwise_benchmark   (benchmarks/run.sh runs the recorded set)
+//   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./elementwise_benchmark   (benchmarks/kernels.py runs the recorded set)
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 

@@ -1,6 +1,6 @@
 // lamina's matmul against OpenBLAS's cblas_sgemm called directly, on the same shapes in the same run.
 // Times are wall-clock, since the OpenMP threads work in parallel. Set the thread counts explicitly:
-//   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./matmul_benchmark   (benchmarks/run.sh runs the recorded set)
+//   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./matmul_benchmark   (benchmarks/kernels.py runs the recorded set)
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 

@@ -1,6 +1,6 @@
 // One training step of lamina — zero_grad, forward, cross-entropy, backward, SGD step — timed step by step over a
 // realistic run: Fashion-MNIST loaded, batches drawn through the DataLoader, model and optimizer live. Fetching a
-// batch is not part of the timed step. train_step_pytorch.py is the same program in PyTorch; train_step.sh runs
+// batch is not part of the timed step. train_step_pytorch.py is the same program in PyTorch; train_step.py runs
 // both alternately and prints the ratios.
 //
 //   train_step_benchmark MODEL BATCH THREADS STEPS WARMUP [DATA]

@@ -41,6 +41,9 @@ int parse_train_args(int argc, char** argv, bool print, TrainConfig& c) {
   app.add_option("--trace", c.trace_path,
                  "write a Chrome trace (chrome://tracing, Perfetto) of every step's bucket all-reduces on every rank "
                  "to this file (rank 0), and report the share of all-reduce time hidden behind backward");
+  app.add_option("--target-accuracy", c.target_accuracy,
+                 "stop after the first epoch whose test accuracy reaches this (time to accuracy; 0: train every epoch)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--resnet-width", c.resnet_width, "channels of ResNet-18's first stage")->check(CLI::PositiveNumber);
   app.add_option("--collective-timeout", c.collective_timeout,
                  "seconds a rank waits in a collective for the others before the job ends with an error naming the "

@@ -30,6 +30,7 @@ struct TrainConfig {
   std::string metrics_path;       // JSON lines; empty: none
   double bucket_cap_mb = 25;       // DistributedDataParallel's bucket size (the first bucket: at most 1 MiB)
   std::string trace_path;         // Chrome-trace JSON of DDP's bucket all-reduces, every step of every rank; empty: none
+  double target_accuracy = 0;     // > 0: stop after the first epoch whose test accuracy reaches it
   std::int64_t resnet_width = 64;
   bool standardize = true;
   double collective_timeout = 300;  // seconds a rank waits in a collective for its peers before the job ends

@@ -343,6 +343,7 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   }
 
   const bool failing = config.fail_at_step > 0 && config.fail_rank == env.world_rank;
+  const auto training_start = std::chrono::steady_clock::now();
   for (int epoch = start_epoch; epoch < config.epochs; ++epoch) {
     train_sampler.set_epoch(epoch);
     const std::int64_t first_step = steps_per_epoch - train_loader.size();  // > 0 in an epoch resumed mid-way
@@ -380,10 +381,16 @@ int run(int argc, char** argv, const distributed::Environment& env) {
     }
     metrics.write({{"event", std::string("epoch")}, {"epoch", static_cast<long long>(epoch)}, {"train_loss", train_loss},
                    {"train_accuracy", train_accuracy}, {"test_accuracy", test_accuracy}, {"seconds", seconds},
-                   {"samples_per_second", totals[2] / seconds}});
+                   {"samples_per_second", totals[2] / seconds},
+                   {"elapsed_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - training_start).count()}});
     const bool step_due = config.checkpoint_every_steps > 0 && global_step % config.checkpoint_every_steps == 0;
     const bool epoch_due = config.checkpoint_every_epochs > 0 && (epoch + 1) % config.checkpoint_every_epochs == 0;
-    if (checkpointing && (step_due || epoch_due || epoch + 1 == config.epochs)) save_checkpoint(true);
+    const bool target_reached = config.target_accuracy > 0 && test_accuracy >= config.target_accuracy;
+    if (checkpointing && (step_due || epoch_due || epoch + 1 == config.epochs || target_reached)) save_checkpoint(true);
+    if (target_reached) {
+      if (leader) std::printf("test accuracy %.4f reached the target %.4f: training stops\n", test_accuracy, config.target_accuracy);
+      break;
+    }
   }
 
   if (!config.save_npz.empty()) {
