@@ -7,6 +7,7 @@
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/cuda_kernels.h>
 #include <lamina/core/elementwise.h>
 #include <lamina/core/functors.h>
 #include <lamina/core/parallel.h>
@@ -21,8 +22,7 @@ void check_class_labels(const Tensor& scores, const Tensor& labels, const char* 
   check_defined(scores, op, what);
   check_defined(labels, op, "labels");
   check_floating(scores, op);
-  check_cpu(scores, op);
-  check_cpu(labels, op);
+  check_same_device(scores, labels, op);
   if (scores.dim() != 2)
     throw std::invalid_argument(std::string(op) + ": expected " + what + " of shape [N, C], got " + describe(scores));
   if (labels.dtype() != DType::Int64)
@@ -30,7 +30,7 @@ void check_class_labels(const Tensor& scores, const Tensor& labels, const char* 
   if (labels.dim() != 1 || labels.shape()[0] != scores.shape()[0])
     throw std::invalid_argument(std::string(op) + ": labels " + describe(labels) + " do not match " + what + " " +
                                 describe(scores) + " (expected labels of shape [" + std::to_string(scores.shape()[0]) + "])");
-  const Tensor lc = labels.contiguous();
+  const Tensor lc = labels.to(Device::cpu()).contiguous();
   const std::int64_t* y = lc.data<std::int64_t>();
   const std::int64_t classes = scores.shape()[1];
   for (std::int64_t i = 0; i < lc.numel(); ++i)
@@ -62,9 +62,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
   const Tensor x = logits.detach().contiguous();
   const Tensor y = labels.detach().contiguous();
   // The softmax probabilities are kept for the backward, (softmax(x) - onehot) * g: no exp there.
-  Tensor probs = Tensor::empty({n, classes}, {.dtype = x.dtype()});
-  Tensor losses = Tensor::empty({n}, {.dtype = x.dtype()});
-  dispatch_floating(x.dtype(), "cross_entropy", [&]<typename T>() {
+  Tensor probs = Tensor::empty({n, classes}, {.dtype = x.dtype(), .device = x.device()});
+  Tensor losses = Tensor::empty({n}, {.dtype = x.dtype(), .device = x.device()});
+  if (x.device().is_cuda()) cuda_kernel(&CudaKernels::cross_entropy, x, "cross_entropy")(x, y, probs, losses);
+  else dispatch_floating(x.dtype(), "cross_entropy", [&]<typename T>() {
     const T* px = x.data<T>();
     const std::int64_t* py = y.data<std::int64_t>();
     T* pp = probs.data<T>();
@@ -106,7 +107,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
     autograd::record("cross_entropy", out, {logits}, [probs, y, reduction](const Tensor& g) -> std::vector<Tensor> {
       const std::int64_t n = probs.shape()[0], classes = probs.shape()[1];
       const Tensor gc = g.contiguous();
-      Tensor gx = Tensor::empty(probs.shape(), {.dtype = probs.dtype()});
+      Tensor gx = Tensor::empty(probs.shape(), {.dtype = probs.dtype(), .device = probs.device()});
+      if (probs.device().is_cuda()) {
+        const double scale = reduction == Reduction::Mean ? 1.0 / static_cast<double>(n) : 1.0;
+        cuda_kernel(&CudaKernels::cross_entropy_backward, probs, "cross_entropy_backward")(
+            probs, y, gc, scale, reduction == Reduction::None, gx);
+        return {gx};
+      }
       dispatch_floating(probs.dtype(), "cross_entropy", [&]<typename T>() {
         const T* pp = probs.data<T>();
         const std::int64_t* py = y.data<std::int64_t>();
@@ -127,6 +134,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& labels, Reduction reduction) {
   check_class_labels(log_probs, labels, "nll_loss", "log_probs");
+  check_cpu(log_probs, "nll_loss");
   const std::int64_t n = log_probs.shape()[0], classes = log_probs.shape()[1];
   const Tensor x = log_probs.detach().contiguous();
   const Tensor y = labels.detach().contiguous();
