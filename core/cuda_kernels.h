@@ -10,6 +10,7 @@
 #include <variant>
 
 #include <lamina/core/functors.h>
+#include <lamina/core/im2col.h>
 #include <lamina/core/tensor.h>
 
 namespace lamina {
@@ -53,6 +54,10 @@ struct CudaKernels {
   // out[i] = mask(x[i], Philox::draw(seed, first_counter, i)), x and out contiguous.
   void (*dropout)(const Tensor& x, const Tensor& out, std::uint64_t seed, std::uint64_t first_counter,
                   functors::Dropout mask) = nullptr;
+  // col [C*kh*kw, OH*OW*batch] = the windows of xt [C, H, W, batch] (kernels::im2col_element, `pad` in the
+  // padding); and its adjoint, xt = col2im(col) (kernels::col2im_element). All contiguous.
+  void (*im2col)(const Tensor& xt, const Tensor& col, const kernels::ConvGeometry& g, std::int64_t batch, double pad) = nullptr;
+  void (*col2im)(const Tensor& col, const Tensor& xt, const kernels::ConvGeometry& g, std::int64_t batch) = nullptr;
   // out[i, :] = weight[indices[i], :]; and its backward, grad_weight[indices[i], :] += g[i, :] (atomically).
   void (*embedding)(const Tensor& weight, const Tensor& indices, const Tensor& out) = nullptr;
   void (*embedding_backward)(const Tensor& g, const Tensor& indices, const Tensor& grad_weight) = nullptr;

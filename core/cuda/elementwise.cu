@@ -59,8 +59,7 @@ void unary(const Tensor& x, const Tensor& out, const UnaryFunctor& functor) {
     dispatch(out.dtype(), [&]<typename T>() {
       require_integer_safe<F, T>("unary elementwise op");
       if constexpr (!std::is_integral_v<T> || kIntegerSafe<F>) {
-        unary_kernel<<<grid_for(n), kBlock, 0, current_stream()>>>(x.data<T>(), ox, x.is_contiguous(), out.data<T>(), n, f);
-        LAMINA_CHECK_LAUNCH("unary_kernel");
+        launch("unary_kernel", unary_kernel<T, F>, n, x.data<T>(), ox, x.is_contiguous(), out.data<T>(), n, f);
       }
     });
   }, functor);
@@ -78,9 +77,8 @@ void binary(const Tensor& a, const Tensor& b, const Tensor& out, const BinaryFun
     dispatch(out.dtype(), [&]<typename T>() {
       require_integer_safe<F, T>("binary elementwise op");
       if constexpr (!std::is_integral_v<T> || kIntegerSafe<F>) {
-        binary_kernel<<<grid_for(n), kBlock, 0, current_stream()>>>(a.data<T>(), oa, b.data<T>(), ob, contiguous,
-                                                                     out.data<T>(), n, f);
-        LAMINA_CHECK_LAUNCH("binary_kernel");
+        launch("binary_kernel", binary_kernel<T, F>, n, a.data<T>(), oa, b.data<T>(), ob, contiguous, out.data<T>(), n,
+               f);
       }
     });
   }, functor);
@@ -94,8 +92,7 @@ void copy(const Tensor& dst, const Tensor& src) {
   const OffsetCalculator os = make_offset_calculator(dst.shape(), broadcast_strides(src, dst.shape()));
   dispatch(dst.dtype(), [&]<typename D>() {
     dispatch(src.dtype(), [&]<typename S>() {
-      copy_kernel<<<grid_for(n), kBlock, 0, current_stream()>>>(dst.data<D>(), od, src.data<S>(), os, n);
-      LAMINA_CHECK_LAUNCH("copy_kernel");
+      launch("copy_kernel", copy_kernel<D, S>, n, dst.data<D>(), od, src.data<S>(), os, n);
     });
   });
 }
@@ -106,8 +103,7 @@ void fill(const Tensor& dst, double value) {
   DeviceGuard guard(dst.device().index);
   const OffsetCalculator od = make_offset_calculator(dst.shape(), dst.strides());
   dispatch(dst.dtype(), [&]<typename T>() {
-    fill_kernel<<<grid_for(n), kBlock, 0, current_stream()>>>(dst.data<T>(), od, static_cast<T>(value), n);
-    LAMINA_CHECK_LAUNCH("fill_kernel");
+    launch("fill_kernel", fill_kernel<T>, n, dst.data<T>(), od, static_cast<T>(value), n);
   });
 }
 

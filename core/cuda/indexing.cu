@@ -30,8 +30,7 @@ void dropout(const Tensor& x, const Tensor& out, std::uint64_t seed, std::uint64
   if (n == 0) return;
   DeviceGuard guard(out.device().index);
   dispatch_floating(out.dtype(), "dropout", [&]<typename T>() {
-    dropout_kernel<<<grid_for(n), kBlock, 0, current_stream()>>>(x.data<T>(), out.data<T>(), n, seed, first_counter, mask);
-    LAMINA_CHECK_LAUNCH("dropout_kernel");
+    launch("dropout_kernel", dropout_kernel<T>, n, x.data<T>(), out.data<T>(), n, seed, first_counter, mask);
   });
 }
 
@@ -40,9 +39,8 @@ void embedding(const Tensor& weight, const Tensor& indices, const Tensor& out) {
   if (n * width == 0) return;
   DeviceGuard guard(out.device().index);
   dispatch_floating(out.dtype(), "embedding", [&]<typename T>() {
-    embedding_kernel<<<grid_for(n * width), kBlock, 0, current_stream()>>>(weight.data<T>(), indices.data<std::int64_t>(),
-                                                                         out.data<T>(), n, width);
-    LAMINA_CHECK_LAUNCH("embedding_kernel");
+    launch("embedding_kernel", embedding_kernel<T>, n * width, weight.data<T>(), indices.data<std::int64_t>(),
+           out.data<T>(), n, width);
   });
 }
 
@@ -51,9 +49,8 @@ void embedding_backward(const Tensor& g, const Tensor& indices, const Tensor& gr
   if (n * width == 0) return;
   DeviceGuard guard(grad_weight.device().index);
   dispatch_floating(grad_weight.dtype(), "embedding_backward", [&]<typename T>() {
-    embedding_backward_kernel<<<grid_for(n * width), kBlock, 0, current_stream()>>>(
-        g.data<T>(), indices.data<std::int64_t>(), grad_weight.data<T>(), n, width);
-    LAMINA_CHECK_LAUNCH("embedding_backward_kernel");
+    launch("embedding_backward_kernel", embedding_backward_kernel<T>, n * width, g.data<T>(),
+           indices.data<std::int64_t>(), grad_weight.data<T>(), n, width);
   });
 }
 

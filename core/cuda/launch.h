@@ -16,9 +16,6 @@ inline void check(cudaError_t err, const char* what) {
     throw std::runtime_error(std::string(what) + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
 }
 
-// Call after every <<<...>>>: a bad configuration is reported by the launch, not by the kernel.
-#define LAMINA_CHECK_LAUNCH(kernel_name) ::lamina::cuda::check(cudaGetLastError(), "launch of " kernel_name)
-
 // The stream this thread queues work on (nullptr, the legacy default stream, unless set_current_stream said
 // otherwise); the allocator keeps freed blocks per stream, so memory is reused in stream order.
 cudaStream_t current_stream();
@@ -35,6 +32,21 @@ inline unsigned grid_for(std::int64_t n) {
 #define LAMINA_GRID_STRIDE_LOOP(i, n)                                                             \
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < (n); \
        i += static_cast<std::int64_t>(blockDim.x) * gridDim.x)
+
+// Runs `kernel` on the current stream with enough blocks for a grid-stride loop over n elements (or exactly
+// `blocks` blocks when given), and checks the launch: a bad configuration is reported here, naming the kernel.
+template <typename... Params, typename... Args>
+void launch(const char* name, void (*kernel)(Params...), std::int64_t n, Args... args) {
+  if (n == 0) return;
+  kernel<<<grid_for(n), kBlock, 0, current_stream()>>>(args...);
+  check(cudaGetLastError(), name);
+}
+template <typename... Params, typename... Args>
+void launch_blocks(const char* name, void (*kernel)(Params...), std::int64_t blocks, Args... args) {
+  if (blocks == 0) return;
+  kernel<<<static_cast<unsigned>(blocks), kBlock, 0, current_stream()>>>(args...);
+  check(cudaGetLastError(), name);
+}
 
 // Makes `device` current for its scope (kernels and allocations go to the current device).
 class DeviceGuard {

@@ -78,22 +78,18 @@ void sum(const Tensor& src, const Tensor& out, std::int64_t outer, std::int64_t 
       // Enough blocks to fill the device (about 1024), each summing at least 16 elements per thread.
       const std::int64_t chunks = std::clamp<std::int64_t>(reduce / (16 * kBlock), 1, std::max<std::int64_t>(1, 1024 / outputs));
       if (chunks == 1) {
-        sum_per_block_kernel<<<static_cast<unsigned>(outputs), kBlock, 0, current_stream()>>>(
-            src.data<T>(), out.data<T>(), outer, reduce, inner, std::int64_t{1});
-        LAMINA_CHECK_LAUNCH("sum_per_block_kernel");
+        launch_blocks("sum_per_block_kernel", sum_per_block_kernel<T, T>, outputs, src.data<T>(), out.data<T>(), outer,
+                      reduce, inner, std::int64_t{1});
         return;
       }
       const Tensor partial = Tensor::empty({outputs, chunks}, {.dtype = dtype_of<Acc<T>>(), .device = out.device()});
-      sum_per_block_kernel<<<static_cast<unsigned>(outputs * chunks), kBlock, 0, current_stream()>>>(
-          src.data<T>(), partial.data<Acc<T>>(), outer, reduce, inner, chunks);
-      LAMINA_CHECK_LAUNCH("sum_per_block_kernel (partial sums)");
-      sum_per_block_kernel<<<static_cast<unsigned>(outputs), kBlock, 0, current_stream()>>>(
-          partial.data<Acc<T>>(), out.data<T>(), outputs, chunks, std::int64_t{1}, std::int64_t{1});
-      LAMINA_CHECK_LAUNCH("sum_per_block_kernel (of the partial sums)");
+      launch_blocks("sum_per_block_kernel (partial sums)", sum_per_block_kernel<T, Acc<T>>, outputs * chunks,
+                    src.data<T>(), partial.data<Acc<T>>(), outer, reduce, inner, chunks);
+      launch_blocks("sum_per_block_kernel (of the partial sums)", sum_per_block_kernel<Acc<T>, T>, outputs,
+                    partial.data<Acc<T>>(), out.data<T>(), outputs, chunks, std::int64_t{1}, std::int64_t{1});
     } else {
-      sum_per_thread_kernel<<<grid_for(outputs), kBlock, 0, current_stream()>>>(src.data<T>(), out.data<T>(), outer,
-                                                                                reduce, inner);
-      LAMINA_CHECK_LAUNCH("sum_per_thread_kernel");
+      launch("sum_per_thread_kernel", sum_per_thread_kernel<T>, outputs, src.data<T>(), out.data<T>(), outer, reduce,
+             inner);
     }
   });
 }
@@ -102,10 +98,8 @@ void max(const Tensor& src, const Tensor& values, const Tensor& indices, std::in
   if (rows == 0) return;
   DeviceGuard guard(src.device().index);
   dispatch(src.dtype(), [&]<typename T>() {
-    max_kernel<<<grid_for(rows), kBlock, 0, current_stream()>>>(src.data<T>(), values.defined() ? values.data<T>() : nullptr,
-                                                                indices.defined() ? indices.data<std::int64_t>() : nullptr,
-                                                                rows, n);
-    LAMINA_CHECK_LAUNCH("max_kernel");
+    launch("max_kernel", max_kernel<T>, rows, src.data<T>(), values.defined() ? values.data<T>() : nullptr,
+           indices.defined() ? indices.data<std::int64_t>() : nullptr, rows, n);
   });
 }
 
@@ -114,9 +108,8 @@ void max_backward(const Tensor& g, const Tensor& indices, const Tensor& grad, st
   if (outer * inner == 0) return;
   DeviceGuard guard(grad.device().index);
   dispatch(grad.dtype(), [&]<typename T>() {
-    max_backward_kernel<<<grid_for(outer * inner), kBlock, 0, current_stream()>>>(
-        g.data<T>(), indices.data<std::int64_t>(), grad.data<T>(), outer, n, inner);
-    LAMINA_CHECK_LAUNCH("max_backward_kernel");
+    launch("max_backward_kernel", max_backward_kernel<T>, outer * inner, g.data<T>(), indices.data<std::int64_t>(),
+           grad.data<T>(), outer, n, inner);
   });
 }
 

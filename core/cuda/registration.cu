@@ -20,6 +20,7 @@ struct Registration {
     register_softmax_kernels(k);
     register_blas_kernels(k);
     register_indexing_kernels(k);
+    register_unfold_kernels(k);
     register_cuda_kernels(k);
   }
 };

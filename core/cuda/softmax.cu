@@ -82,8 +82,7 @@ void softmax(const Tensor& x, const Tensor& y, std::int64_t outer, std::int64_t 
   const std::int64_t rows = outer * inner;
   DeviceGuard guard(y.device().index);
   dispatch_floating(y.dtype(), "softmax", [&]<typename T>() {
-    softmax_kernel<<<grid_for(rows), kBlock, 0, current_stream()>>>(x.data<T>(), y.data<T>(), rows, n, inner, log);
-    LAMINA_CHECK_LAUNCH("softmax_kernel");
+    launch("softmax_kernel", softmax_kernel<T>, rows, x.data<T>(), y.data<T>(), rows, n, inner, log);
   });
 }
 
@@ -92,9 +91,8 @@ void softmax_backward(const Tensor& y, const Tensor& g, const Tensor& gx, std::i
   const std::int64_t rows = outer * inner;
   DeviceGuard guard(gx.device().index);
   dispatch_floating(gx.dtype(), "softmax_backward", [&]<typename T>() {
-    softmax_backward_kernel<<<grid_for(rows), kBlock, 0, current_stream()>>>(y.data<T>(), g.data<T>(), gx.data<T>(),
-                                                                             rows, n, inner, log);
-    LAMINA_CHECK_LAUNCH("softmax_backward_kernel");
+    launch("softmax_backward_kernel", softmax_backward_kernel<T>, rows, y.data<T>(), g.data<T>(), gx.data<T>(), rows, n,
+           inner, log);
   });
 }
 
@@ -103,9 +101,8 @@ void cross_entropy(const Tensor& logits, const Tensor& labels, const Tensor& pro
   if (rows == 0) return;
   DeviceGuard guard(logits.device().index);
   dispatch_floating(logits.dtype(), "cross_entropy", [&]<typename T>() {
-    cross_entropy_kernel<<<grid_for(rows), kBlock, 0, current_stream()>>>(
-        logits.data<T>(), labels.data<std::int64_t>(), probs.data<T>(), losses.data<T>(), rows, classes);
-    LAMINA_CHECK_LAUNCH("cross_entropy_kernel");
+    launch("cross_entropy_kernel", cross_entropy_kernel<T>, rows, logits.data<T>(), labels.data<std::int64_t>(),
+           probs.data<T>(), losses.data<T>(), rows, classes);
   });
 }
 
@@ -115,10 +112,8 @@ void cross_entropy_backward(const Tensor& probs, const Tensor& labels, const Ten
   if (rows * classes == 0) return;
   DeviceGuard guard(probs.device().index);
   dispatch_floating(probs.dtype(), "cross_entropy_backward", [&]<typename T>() {
-    cross_entropy_backward_kernel<<<grid_for(rows * classes), kBlock, 0, current_stream()>>>(
-        probs.data<T>(), labels.data<std::int64_t>(), g.data<T>(), static_cast<T>(g_scale), g_per_row, grad.data<T>(),
-        rows, classes);
-    LAMINA_CHECK_LAUNCH("cross_entropy_backward_kernel");
+    launch("cross_entropy_backward_kernel", cross_entropy_backward_kernel<T>, rows * classes, probs.data<T>(),
+           labels.data<std::int64_t>(), g.data<T>(), static_cast<T>(g_scale), g_per_row, grad.data<T>(), rows, classes);
   });
 }
 

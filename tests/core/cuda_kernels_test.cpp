@@ -1,35 +1,25 @@
-// How ops reach CUDA kernels, checked on the CPU: a fake "CUDA device" whose memory is host memory, registered as
-// the DeviceBackend, with a kernel table that has only some entries (they run the CPU loops on that memory).
+// How ops reach CUDA kernels, checked on the CPU: a stand-in "CUDA device" whose memory is host memory
+// (host_device.h), with a kernel table that has only one entry.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <cstring>
-
-#include <lamina/core/cpu_loops.h>
 #include <lamina/core/cuda_kernels.h>
 #include <lamina/lamina.h>
 
 #include "error_message.h"
+#include "host_device.h"
 
 using namespace lamina;
 
 namespace {
 
-struct HostMemoryDevice : DeviceBackend {
-  void* allocate(std::size_t nbytes, int) override { return std::malloc(std::max<std::size_t>(nbytes, 1)); }
-  void deallocate(void* p, std::size_t, int) override { std::free(p); }
-  void copy(void* dst, Device, const void* src, Device, std::size_t nbytes) override { std::memcpy(dst, src, nbytes); }
-  void* allocate_pinned(std::size_t nbytes) override { ++pinned; return std::malloc(nbytes); }
-  void deallocate_pinned(void* p) override { std::free(p); }
+// Host memory standing in for device memory, counting its pinned buffers.
+struct CountingBackend : lamina::testing::HostMemoryBackend {
+  void* allocate_pinned(std::size_t nbytes) override {
+    ++pinned;
+    return HostMemoryBackend::allocate_pinned(nbytes);
+  }
   int pinned = 0;
 };
-
-// The fake device's memory is host memory, so its "kernels" can be the CPU loops: a view that claims to be on the
-// CPU reads it.
-Tensor host_view(const Tensor& t) {
-  return from_blob(std::shared_ptr<void>(t.storage().data(), [](void*) {}), t.storage().data(), {static_cast<std::int64_t>(t.storage().nbytes() / dtype_size(t.dtype()))}, t.dtype())
-      .as_strided(t.shape(), t.strides(), t.offset());
-}
 
 int g_unary_calls = 0;
 
@@ -40,7 +30,7 @@ class FakeCudaDevice : public ::testing::Test {
     CudaKernels k;
     k.unary = [](const Tensor& x, const Tensor& out, const UnaryFunctor& f) {
       ++g_unary_calls;
-      std::visit([&](const auto& fn) { cpu::map_unary<float>(host_view(x), host_view(out), fn); }, f);
+      lamina::testing::host_kernels().unary(x, out, f);
     };
     register_cuda_kernels(k);
   }
@@ -48,7 +38,7 @@ class FakeCudaDevice : public ::testing::Test {
     register_cuda_kernels({});
     register_cuda_backend(nullptr);
   }
-  HostMemoryDevice device_;
+  CountingBackend device_;
 };
 
 }  // namespace

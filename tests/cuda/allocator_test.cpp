@@ -12,7 +12,7 @@ class CudaAllocator : public lamina::testing::CudaTest {};
 
 TEST_F(CudaAllocator, ARepeatedStepTakesNoNewDeviceMemory) {
   auto step = [&] {
-    const Tensor a = ones({256, 300}, {.device = gpu});
+    const Tensor a = ones({256, 300}, {.device = device});
     const Tensor b = add(mul(a, 2.0), a);
     return sum(b).item();
   };
@@ -27,9 +27,9 @@ TEST_F(CudaAllocator, ARepeatedStepTakesNoNewDeviceMemory) {
 }
 
 TEST_F(CudaAllocator, OutOfMemoryNamesTheRequestAndWhatIsHeld) {
-  const Tensor held = zeros({1 << 20}, {.device = gpu});
+  const Tensor held = zeros({1 << 20}, {.device = device});
   try {
-    Tensor::empty({std::int64_t{1} << 50}, {.device = gpu});  // 4 PiB
+    Tensor::empty({std::int64_t{1} << 50}, {.device = device});  // 4 PiB
     FAIL() << "expected an out-of-memory error";
   } catch (const OutOfMemoryError& e) {
     const std::string m = e.what();
@@ -44,13 +44,13 @@ TEST_F(CudaAllocator, OutOfMemoryNamesTheRequestAndWhatIsHeld) {
 TEST_F(CudaAllocator, PinnedBatchesRoundTripThroughTheDevice) {
   const Tensor batch = randn({128, 784}).pin_memory();
   EXPECT_TRUE(batch.is_pinned());
-  const Tensor on_gpu = batch.to(gpu);
-  EXPECT_EQ(on_gpu.device(), gpu);
+  const Tensor on_gpu = batch.to(device);
+  EXPECT_EQ(on_gpu.device(), device);
   EXPECT_EQ(on_gpu.to(Device::cpu()).to_vector<float>(), batch.to_vector<float>());
 }
 
 TEST_F(CudaAllocator, EmptyCacheReturnsFreeSegments) {
-  { const Tensor big = zeros({64 << 20}, {.device = gpu}); }
+  { const Tensor big = zeros({64 << 20}, {.device = device}); }
   EXPECT_GE(cuda::memory_stats(0).reserved, std::size_t{256} << 20);
   cuda::empty_cache();
   EXPECT_LT(cuda::memory_stats(0).reserved, std::size_t{256} << 20);

@@ -1,0 +1,112 @@
+#pragma once
+// A module trained on a device next to its CPU twin (same initial parameters, same batches): Module::to moves
+// parameters, buffers and gradients; autograd and the optimizers run unchanged on the device's tensors. Used by
+// tests/cuda on a GPU and by tests/nn on the CPU's stand-in CUDA device.
+#include <lamina/lamina.h>
+#include <lamina/nn/adam.h>
+#include <lamina/nn/lenet.h>
+#include <lamina/nn/mlp.h>
+#include <lamina/nn/resnet.h>
+#include <lamina/nn/sgd.h>
+
+#include "core/device_op_cases.h"
+
+namespace lamina::testing {
+
+// `steps` steps of two copies of make_model() on batches of shape `input`, one on the CPU and one on `device`; the
+// losses, and then the parameters and gradients, agree to `rtol`.
+template <typename MakeModel, typename MakeOptimizer>
+void train_both(Device device, MakeModel make_model, const Shape& input, MakeOptimizer make_optimizer, double rtol,
+                int steps = 5) {
+  manual_seed(3);
+  const std::shared_ptr<nn::Module> cpu_model = make_model(), dev_model = make_model();
+  const Tensor x = randn(input);
+  std::vector<std::int64_t> label_values(input[0]);
+  for (std::size_t i = 0; i < label_values.size(); ++i) label_values[i] = static_cast<std::int64_t>(i % 10);
+  const Tensor y = from_vector(label_values, {input[0]});
+  (*cpu_model)(x);  // materializes the deferred parameters
+  (*dev_model)(x);
+  dev_model->load_state_dict(cpu_model->state_dict());  // (batch norm's running statistics too)
+  dev_model->to(device);
+  for (const auto& [name, p] : dev_model->named_parameters()) ASSERT_EQ(p.device(), device) << name;
+
+  auto cpu_opt = make_optimizer(cpu_model->named_parameters());
+  auto dev_opt = make_optimizer(dev_model->named_parameters());
+  const Tensor xd = x.to(device), yd = y.to(device);
+  for (int step = 0; step < steps; ++step) {
+    cpu_opt->zero_grad();
+    dev_opt->zero_grad();
+    const Tensor lc = cross_entropy((*cpu_model)(x), y), ld = cross_entropy((*dev_model)(xd), yd);
+    expect_close(ld, lc, "loss at step " + std::to_string(step));
+    lc.backward();
+    ld.backward();
+    cpu_opt->step();
+    dev_opt->step();
+  }
+  const auto cpu_params = cpu_model->named_parameters();
+  const auto dev_params = dev_model->named_parameters();
+  for (std::size_t i = 0; i < cpu_params.size(); ++i) {
+    expect_close(dev_params[i].second, cpu_params[i].second, "parameter " + cpu_params[i].first, rtol, 1e-6);
+    expect_close(dev_params[i].second.grad(), cpu_params[i].second.grad(), "gradient of " + cpu_params[i].first, rtol, 1e-6);
+  }
+  // Back to the host, gradients included.
+  dev_model->to(Device::cpu());
+  for (const auto& [name, p] : dev_model->named_parameters()) {
+    EXPECT_TRUE(p.device().is_cpu()) << name;
+    EXPECT_TRUE(p.grad().device().is_cpu()) << name;
+  }
+}
+
+
+inline std::shared_ptr<nn::Module> small_mlp() { return std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {64, 32}}); }
+
+inline void check_deferred_parameters_materialize_on(Device device) {
+  nn::MLP model(nn::MLPOptions{.hidden = {8}});
+  model.to(device);
+  const Tensor out = model(randn({4, 12}).to(device));
+  EXPECT_EQ(out.device(), device);
+  for (const auto& [name, p] : model.named_parameters()) EXPECT_EQ(p.device(), device) << name;
+}
+
+// The suite, for a fixture `Env` with static `device` and `training_rtol`: instantiated on a GPU by tests/cuda and
+// on the stand-in CUDA device by tests/nn.
+template <typename Env> class DeviceTraining : public Env {};
+TYPED_TEST_SUITE_P(DeviceTraining);
+
+TYPED_TEST_P(DeviceTraining, MlpWithSgdMomentumMatchesTheCpu) {
+  train_both(TestFixture::device, small_mlp, {16, 20}, [](nn::NamedParameters p) {
+    return std::make_unique<nn::SGD>(std::move(p), nn::SgdOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4});
+  }, TestFixture::training_rtol);
+}
+
+TYPED_TEST_P(DeviceTraining, MlpWithAdamMatchesTheCpu) {
+  train_both(TestFixture::device, small_mlp, {16, 20}, [](nn::NamedParameters p) {
+    return std::make_unique<nn::Adam>(std::move(p), nn::AdamOptions{.lr = 1e-2});
+  }, TestFixture::training_rtol);
+}
+
+TYPED_TEST_P(DeviceTraining, LeNetWithMaxPoolingMatchesTheCpu) {
+  const auto lenet = [] {
+    return std::make_shared<nn::LeNet>(nn::LeNetOptions{.activation = nn::Activation::ReLU, .pooling = nn::Pooling::Max});
+  };
+  train_both(TestFixture::device, lenet, {8, 1, 28, 28}, [](nn::NamedParameters p) {
+    return std::make_unique<nn::SGD>(std::move(p), nn::SgdOptions{.lr = 0.05, .momentum = 0.9});
+  }, TestFixture::training_rtol, 3);
+}
+
+TYPED_TEST_P(DeviceTraining, ResNetWithBatchNormMatchesTheCpu) {
+  const auto resnet = [] { return std::make_shared<nn::ResNet18>(nn::ResNetOptions{.width = 4}); };
+  train_both(TestFixture::device, resnet, {4, 1, 16, 16}, [](nn::NamedParameters p) {
+    return std::make_unique<nn::Adam>(std::move(p), nn::AdamOptions{.lr = 1e-3});
+  }, TestFixture::training_rtol, 2);
+}
+
+TYPED_TEST_P(DeviceTraining, DeferredParametersMaterializeOnTheModulesDevice) {
+  check_deferred_parameters_materialize_on(TestFixture::device);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(DeviceTraining, MlpWithSgdMomentumMatchesTheCpu, MlpWithAdamMatchesTheCpu,
+                            LeNetWithMaxPoolingMatchesTheCpu, ResNetWithBatchNormMatchesTheCpu,
+                            DeferredParametersMaterializeOnTheModulesDevice);
+
+}  // namespace lamina::testing
