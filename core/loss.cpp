@@ -9,6 +9,7 @@
 #include <lamina/core/checks.h>
 #include <lamina/core/cuda_kernels.h>
 #include <lamina/core/elementwise.h>
+#include <lamina/core/embedding.h>
 #include <lamina/core/functors.h>
 #include <lamina/core/parallel.h>
 #include <lamina/core/reduction.h>
@@ -40,7 +41,7 @@ void check_class_labels(const Tensor& scores, const Tensor& labels, const char* 
                               describe(scores) + ")");
 }
 
-// Reduces per-sample losses [N] to what `reduction` asks for (they carry no autograd history).
+// Reduces per-sample losses [N] to what `reduction` asks for.
 Tensor reduce(const Tensor& losses, Reduction reduction) {
   if (reduction == Reduction::None) return losses;
   const Tensor total = sum(losses);
@@ -134,8 +135,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& labels, Reduction reduction) {
   check_class_labels(log_probs, labels, "nll_loss", "log_probs");
-  check_cpu(log_probs, "nll_loss");
   const std::int64_t n = log_probs.shape()[0], classes = log_probs.shape()[1];
+  if (log_probs.device().is_cuda()) {
+    // On a GPU, as ops with kernels: the one-hot rows of the labels are rows of the identity (an embedding), and
+    // autograd derives the backward.
+    Tensor eye = zeros({classes, classes}, {.dtype = log_probs.dtype()});
+    eye.as_strided({classes}, {classes + 1}, 0).fill_(1.0);  // the diagonal
+    const Tensor onehot = embedding(labels, eye.to(log_probs.device()));
+    return reduce(neg(sum(mul(log_probs, onehot), {1})), reduction);
+  }
   const Tensor x = log_probs.detach().contiguous();
   const Tensor y = labels.detach().contiguous();
   Tensor losses = Tensor::empty({n}, {.dtype = x.dtype()});
@@ -167,11 +175,14 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction reduction) {
   check_defined(target, "mse_loss", "target");
   check_floating(pred, "mse_loss");
   check_same_dtype(pred, target, "mse_loss");
-  check_cpu(pred, "mse_loss");
-  check_cpu(target, "mse_loss");
+  check_same_device(pred, target, "mse_loss");
   if (pred.shape() != target.shape())
     throw std::invalid_argument("mse_loss: prediction " + describe(pred) + " and target " + describe(target) +
                                 " differ in shape");
+  if (pred.device().is_cuda()) {
+    const Tensor d = sub(pred, target);  // as ops with kernels; autograd derives the backward
+    return reduce(mul(d, d), reduction);
+  }
   const std::int64_t n = pred.numel();
   const Tensor a = pred.detach().contiguous();
   const Tensor b = target.detach().contiguous();

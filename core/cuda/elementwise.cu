@@ -1,6 +1,7 @@
 // CUDA kernels of the elementwise ops, fills and copies, built from the functors the CPU loops run
 // (core/functors.h). Any input layout: an OffsetCalculator (core/broadcast.h, tested on the CPU) maps the output's
 // linear index to each operand's element, with stride 0 along broadcast dimensions.
+#include <cstdint>
 #include <type_traits>
 #include <variant>
 
@@ -34,6 +35,43 @@ __global__ void binary_kernel(const T* a, OffsetCalculator oa, const T* b, Offse
   LAMINA_GRID_STRIDE_LOOP(i, n) y[i] = contiguous ? f(a[i], b[i]) : f(a[oa(i)], b[ob(i)]);
 }
 
+// Contiguous operands at 16-byte aligned addresses take 16-byte loads and stores (float4 for float32): a quarter of
+// the memory instructions of element-wise accesses, which is what keeps a memory-bound kernel near the bandwidth.
+template <typename T> struct alignas(16) Pack {
+  static constexpr int kWidth = 16 / sizeof(T);
+  T v[kWidth];
+};
+
+template <typename... Ptrs> bool aligned16(const Ptrs*... ptrs) {
+  return ((reinterpret_cast<std::uintptr_t>(ptrs) % 16 == 0) && ...);
+}
+
+template <typename T, typename F>
+__global__ void unary_packed_kernel(const T* x, T* y, std::int64_t n, F f) {
+  constexpr int kWidth = Pack<T>::kWidth;
+  const std::int64_t packs = n / kWidth, done = packs * kWidth;
+  LAMINA_GRID_STRIDE_LOOP(p, packs) {
+    const Pack<T> in = reinterpret_cast<const Pack<T>*>(x)[p];
+    Pack<T> out;
+    for (int k = 0; k < kWidth; ++k) out.v[k] = f(in.v[k]);
+    reinterpret_cast<Pack<T>*>(y)[p] = out;
+  }
+  LAMINA_GRID_STRIDE_LOOP(i, n - done) y[done + i] = f(x[done + i]);  // the tail
+}
+
+template <typename T, typename F>
+__global__ void binary_packed_kernel(const T* a, const T* b, T* y, std::int64_t n, F f) {
+  constexpr int kWidth = Pack<T>::kWidth;
+  const std::int64_t packs = n / kWidth, done = packs * kWidth;
+  LAMINA_GRID_STRIDE_LOOP(p, packs) {
+    const Pack<T> pa = reinterpret_cast<const Pack<T>*>(a)[p], pb = reinterpret_cast<const Pack<T>*>(b)[p];
+    Pack<T> out;
+    for (int k = 0; k < kWidth; ++k) out.v[k] = f(pa.v[k], pb.v[k]);
+    reinterpret_cast<Pack<T>*>(y)[p] = out;
+  }
+  LAMINA_GRID_STRIDE_LOOP(i, n - done) y[done + i] = f(a[done + i], b[done + i]);
+}
+
 template <typename D, typename S>
 __global__ void copy_kernel(D* dst, OffsetCalculator od, const S* src, OffsetCalculator os, std::int64_t n) {
   LAMINA_GRID_STRIDE_LOOP(i, n) dst[od(i)] = static_cast<D>(src[os(i)]);
@@ -59,7 +97,11 @@ void unary(const Tensor& x, const Tensor& out, const UnaryFunctor& functor) {
     dispatch(out.dtype(), [&]<typename T>() {
       require_integer_safe<F, T>("unary elementwise op");
       if constexpr (!std::is_integral_v<T> || kIntegerSafe<F>) {
-        launch("unary_kernel", unary_kernel<T, F>, n, x.data<T>(), ox, x.is_contiguous(), out.data<T>(), n, f);
+        if (x.is_contiguous() && aligned16(x.data<T>(), out.data<T>()))
+          launch("unary_packed_kernel", unary_packed_kernel<T, F>, (n + Pack<T>::kWidth - 1) / Pack<T>::kWidth,
+                 x.data<T>(), out.data<T>(), n, f);
+        else
+          launch("unary_kernel", unary_kernel<T, F>, n, x.data<T>(), ox, x.is_contiguous(), out.data<T>(), n, f);
       }
     });
   }, functor);
@@ -77,8 +119,12 @@ void binary(const Tensor& a, const Tensor& b, const Tensor& out, const BinaryFun
     dispatch(out.dtype(), [&]<typename T>() {
       require_integer_safe<F, T>("binary elementwise op");
       if constexpr (!std::is_integral_v<T> || kIntegerSafe<F>) {
-        launch("binary_kernel", binary_kernel<T, F>, n, a.data<T>(), oa, b.data<T>(), ob, contiguous, out.data<T>(), n,
-               f);
+        if (contiguous && aligned16(a.data<T>(), b.data<T>(), out.data<T>()))
+          launch("binary_packed_kernel", binary_packed_kernel<T, F>, (n + Pack<T>::kWidth - 1) / Pack<T>::kWidth,
+                 a.data<T>(), b.data<T>(), out.data<T>(), n, f);
+        else
+          launch("binary_kernel", binary_kernel<T, F>, n, a.data<T>(), oa, b.data<T>(), ob, contiguous, out.data<T>(),
+                 n, f);
       }
     });
   }, functor);

@@ -77,6 +77,11 @@ inline std::vector<OpCase> device_op_cases() {
       {"avg_pool2d", {{2, 3, 8, 8}}, [](V x) { return avg_pool2d(x[0], 2); }},
       {"avg_pool2d padded", {{1, 2, 5, 5}}, [](V x) { return avg_pool2d(x[0], 3, IntPair{2, 2}, 1); }},
       {"adaptive_avg_pool2d global", {{4, 6, 5, 5}}, [](V x) { return adaptive_avg_pool2d(x[0], 1); }},
+      {"mse_loss", {{7, 3}, {7, 3}}, [](V x) { return mse_loss(x[0], x[1]); }},
+      {"nll_loss", {{9, 5}}, [](V x) {
+         return nll_loss(log_softmax(x[0], 1), from_vector<std::int64_t>({0, 4, 2, 2, 1, 3, 0, 4, 1}, {9}).to(x[0].device()),
+                         Reduction::Sum);
+       }},
       {"comparisons", {{100}, {100}}, [](V x) { return add(gt(x[0], x[1]), eq(x[0], x[0])); }, false},
   };
 }

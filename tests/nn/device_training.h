@@ -4,10 +4,14 @@
 // tests/cuda on a GPU and by tests/nn on the CPU's stand-in CUDA device.
 #include <lamina/lamina.h>
 #include <lamina/nn/adam.h>
+#include <lamina/nn/data_loader.h>
+#include <lamina/nn/dataset.h>
 #include <lamina/nn/lenet.h>
 #include <lamina/nn/mlp.h>
 #include <lamina/nn/resnet.h>
+#include <lamina/nn/sampler.h>
 #include <lamina/nn/sgd.h>
+#include <lamina/nn/training.h>
 
 #include "core/device_op_cases.h"
 
@@ -101,12 +105,37 @@ TYPED_TEST_P(DeviceTraining, ResNetWithBatchNormMatchesTheCpu) {
   }, TestFixture::training_rtol, 2);
 }
 
+// train_epoch and evaluate copy the loader's host batches (pinned here) to the model's device.
+TYPED_TEST_P(DeviceTraining, TrainEpochAndEvaluateBringTheBatchesToTheModel) {
+  manual_seed(4);
+  std::vector<std::int64_t> labels(64);
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int64_t>(i % 10);
+  const nn::TensorDataset data(randn({64, 20}), from_vector(labels, {64}));
+  const std::shared_ptr<nn::Module> cpu_model = small_mlp(), dev_model = small_mlp();
+  (*cpu_model)(randn({1, 20}));
+  (*dev_model)(randn({1, 20}));
+  dev_model->load_state_dict(cpu_model->state_dict());
+  dev_model->to(TestFixture::device);
+  nn::SGD cpu_opt(cpu_model->named_parameters(), {.lr = 0.1}), dev_opt(dev_model->named_parameters(), {.lr = 0.1});
+  nn::SequentialSampler cpu_sampler(64), dev_sampler(64);
+  nn::DataLoader cpu_loader(data, 16, cpu_sampler), dev_loader(data, 16, dev_sampler);
+  dev_loader.set_pin_memory(true);
+  const nn::EpochStats cpu_train = nn::train_epoch(*cpu_model, cpu_opt, cpu_loader);
+  const nn::EpochStats dev_train = nn::train_epoch(*dev_model, dev_opt, dev_loader);
+  EXPECT_NEAR(dev_train.loss_sum, cpu_train.loss_sum, 1e-4 * std::abs(cpu_train.loss_sum));
+  EXPECT_EQ(dev_train.samples, 64);
+  const nn::EpochStats cpu_eval = nn::evaluate(*cpu_model, cpu_loader), dev_eval = nn::evaluate(*dev_model, dev_loader);
+  EXPECT_NEAR(dev_eval.loss_sum, cpu_eval.loss_sum, 1e-3 * std::abs(cpu_eval.loss_sum));
+  EXPECT_EQ(dev_eval.correct, cpu_eval.correct);
+}
+
 TYPED_TEST_P(DeviceTraining, DeferredParametersMaterializeOnTheModulesDevice) {
   check_deferred_parameters_materialize_on(TestFixture::device);
 }
 
 REGISTER_TYPED_TEST_SUITE_P(DeviceTraining, MlpWithSgdMomentumMatchesTheCpu, MlpWithAdamMatchesTheCpu,
                             LeNetWithMaxPoolingMatchesTheCpu, ResNetWithBatchNormMatchesTheCpu,
+                            TrainEpochAndEvaluateBringTheBatchesToTheModel,
                             DeferredParametersMaterializeOnTheModulesDevice);
 
 }  // namespace lamina::testing
