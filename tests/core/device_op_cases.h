@@ -82,6 +82,8 @@ inline std::vector<OpCase> device_op_cases() {
          return nll_loss(log_softmax(x[0], 1), from_vector<std::int64_t>({0, 4, 2, 2, 1, 3, 0, 4, 1}, {9}).to(x[0].device()),
                          Reduction::Sum);
        }},
+      {"cat", {{2, 3, 4}, {2, 1, 4}, {2, 5, 4}}, [](V x) { return cat({x[0], x[1], x[2]}, 1); }},
+      {"stack", {{3, 4}, {3, 4}}, [](V x) { return stack({x[0], x[1]}, 0); }},
       {"comparisons", {{100}, {100}}, [](V x) { return add(gt(x[0], x[1]), eq(x[0], x[0])); }, false},
   };
 }
