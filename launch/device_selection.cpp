@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #if LAMINA_WITH_CUDA
+#include <lamina/core/cuda/blas.h>
 #include <lamina/core/cuda/cuda_allocator.h>
 #endif
 #if LAMINA_WITH_NCCL
@@ -11,8 +12,11 @@
 
 namespace lamina::launch {
 
-Device select_device(const std::string& name, const distributed::Environment& env) {
-  if (name == "cpu") return Device::cpu();
+Device select_device(const std::string& name, bool allow_tf32, const distributed::Environment& env) {
+  if (name == "cpu") {
+    if (allow_tf32) throw std::invalid_argument("--allow-tf32 applies to --device cuda only");
+    return Device::cpu();
+  }
   const std::string where = "--device cuda on " + env.hostname + " (rank " + std::to_string(env.world_rank) + ")";
 #if LAMINA_WITH_CUDA
   std::string reason;
@@ -21,8 +25,10 @@ Device select_device(const std::string& name, const distributed::Environment& en
   if (env.local_size > count)
     throw std::runtime_error(where + ": " + std::to_string(env.local_size) + " ranks on this host but only " +
                              std::to_string(count) + " CUDA device(s); run at most one rank per GPU");
+  cuda::set_allow_tf32(allow_tf32);
   return Device::cuda(env.local_rank);
 #else
+  (void)allow_tf32;
   throw std::runtime_error(where + ": this lamina-train was built without CUDA (nvcc was not found when lamina was configured)");
 #endif
 }

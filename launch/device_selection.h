@@ -11,8 +11,8 @@
 namespace lamina::launch {
 
 // Throws a clear error when `name` is cuda and this lamina-train was built without CUDA, or the host has no
-// usable device, or fewer devices than ranks.
-Device select_device(const std::string& name, const distributed::Environment& env);
+// usable device, or fewer devices than ranks. `allow_tf32` sets cuBLAS's TF32 switch for the process.
+Device select_device(const std::string& name, bool allow_tf32, const distributed::Environment& env);
 
 // The process group the replicas' gradients are averaged over: `host_group` (MPI) for CPU replicas, NCCL on the
 // rank's GPU for CUDA ones.

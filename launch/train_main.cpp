@@ -188,7 +188,7 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   group_options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(config.collective_timeout * 1000));
   auto group = std::make_shared<distributed::MpiProcessGroup>(group_options);
   Device device;
-  on_every_rank(*group, [&] { device = launch::select_device(config.device, env); });
+  on_every_rank(*group, [&] { device = launch::select_device(config.device, config.allow_tf32, env); });
   if (leader) {
     std::printf("lamina-train: %d rank(s) on %s; device %s; %d thread(s) per rank; collective timeout %g s\n",
                 env.world_size, distributed::describe_placement(env.hostnames).c_str(),
