@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include <lamina/core/cuda_kernels.h>
+
 namespace lamina {
 
 std::string describe(const Tensor& t) {
@@ -30,8 +32,7 @@ void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
 }
 
 void check_cpu(const Tensor& t, const char* op) {
-  if (!t.device().is_cpu())
-    throw std::invalid_argument(std::string(op) + ": no kernel for " + t.device().str() + " tensors (" + describe(t) + ")");
+  if (!t.device().is_cpu()) throw_no_cuda_kernel(t, op);
 }
 
 void check_dim(const Tensor& t, std::int64_t expected, const char* op, const char* what) {

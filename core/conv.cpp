@@ -10,10 +10,13 @@
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
 #include <lamina/core/direct_conv.h>
+#include <lamina/core/elementwise.h>
 #include <lamina/core/gemm.h>
 #include <lamina/core/im2col.h>
+#include <lamina/core/linalg.h>
 #include <lamina/core/parallel.h>
 #include <lamina/core/simd.h>
+#include <lamina/core/unfold.h>
 
 namespace lamina {
 namespace {
@@ -27,7 +30,6 @@ ConvGeometry check_conv2d_args(const Tensor& x, const Tensor& weight, const Tens
   check_floating(x, op);
   check_same_dtype(x, weight, op);
   check_same_device(x, weight, op);
-  check_cpu(x, op);
   if (x.dim() != 4)
     throw std::invalid_argument("conv2d: expected a 4-d input [N, C, H, W], got " + describe(x));
   if (weight.dim() != 4)
@@ -388,6 +390,15 @@ std::string IntPair::str() const {
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
   const ConvGeometry g = check_conv2d_args(x, weight, bias, options);
+  if (x.device().is_cuda()) {
+    // On a GPU: im2col of the whole batch and one GEMM, as differentiable ops (autograd derives the backward from
+    // unfold's col2im and the GEMM's). The output's columns are (oh, ow, n): back to [N, O, OH, OW].
+    const std::int64_t batch = x.shape()[0], out_channels = weight.shape()[0];
+    const Tensor y = matmul(weight.reshape({out_channels, -1}), unfold(x, g))
+                         .view({out_channels, g.out_h, g.out_w, batch})
+                         .permute({3, 0, 1, 2});
+    return bias.defined() ? add(y, bias.view({1, out_channels, 1, 1})) : y.contiguous();
+  }
   const Tensor xc = x.detach().contiguous();
   const Tensor w2 = weight.detach().contiguous().view({weight.shape()[0], weight.numel() / weight.shape()[0]});
   const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();

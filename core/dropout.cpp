@@ -6,14 +6,16 @@
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/cuda_kernels.h>
 #include <lamina/core/functors.h>
 #include <lamina/core/parallel.h>
 
 namespace lamina {
 namespace {
 
-// y[i] = mask(x[i], draw i), where draw i is word i % 4 of Philox counter `first_counter + i / 4`. The backward
-// regenerates the same draws instead of keeping a mask tensor alive between forward and backward.
+// y[i] = mask(x[i], draw i), where draw i is Philox::draw(seed, first_counter, i) (the CUDA kernel calls it per
+// element; here each counter's four words are used at once). The backward regenerates the same draws instead of
+// keeping a mask tensor alive between forward and backward.
 template <typename T>
 void apply_mask(const T* x, T* y, std::int64_t n, std::uint64_t seed, std::uint64_t first_counter, functors::Dropout mask) {
   const std::int64_t blocks = (n + 3) / 4;
@@ -28,7 +30,11 @@ void apply_mask(const T* x, T* y, std::int64_t n, std::uint64_t seed, std::uint6
 
 Tensor masked(const Tensor& x, std::uint64_t seed, std::uint64_t first_counter, functors::Dropout mask) {
   const Tensor xc = x.contiguous();
-  Tensor out = Tensor::empty(x.shape(), {.dtype = x.dtype()});
+  Tensor out = Tensor::empty(x.shape(), {.dtype = x.dtype(), .device = x.device()});
+  if (x.device().is_cuda()) {
+    cuda_kernel(&CudaKernels::dropout, x, "dropout")(xc, out, seed, first_counter, mask);
+    return out;
+  }
   dispatch_floating(x.dtype(), "dropout", [&]<typename T>() {
     apply_mask<T>(xc.data<T>(), out.data<T>(), x.numel(), seed, first_counter, mask);
   });
@@ -40,7 +46,6 @@ Tensor masked(const Tensor& x, std::uint64_t seed, std::uint64_t first_counter, 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   check_defined(x, "dropout");
   check_floating(x, "dropout");
-  check_cpu(x, "dropout");
   if (!(p >= 0.0 && p <= 1.0))
     throw std::invalid_argument("dropout: probability p must be in [0, 1], got " + std::to_string(p) + " (input " +
                                 describe(x) + ")");

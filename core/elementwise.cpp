@@ -4,6 +4,7 @@
 #include <lamina/core/broadcast.h>
 #include <lamina/core/checks.h>
 #include <lamina/core/cpu_loops.h>
+#include <lamina/core/cuda_kernels.h>
 #include <lamina/core/functors.h>
 #include <lamina/core/parallel.h>
 #include <lamina/core/vector_math.h>
@@ -14,9 +15,9 @@ namespace {
 template <typename F>
 Tensor unary(const Tensor& x, F f, const char* op) {
   check_defined(x, op);
-  check_cpu(x, op);
   Tensor out = Tensor::empty(x.shape(), {.dtype = x.dtype(), .device = x.device()});
-  dispatch(x.dtype(), [&]<typename T>() { cpu::map_unary<T>(x, out, f); });
+  if (x.device().is_cuda()) cuda_kernel(&CudaKernels::unary, x, op)(x, out, f);
+  else dispatch(x.dtype(), [&]<typename T>() { cpu::map_unary<T>(x, out, f); });
   return out;
 }
 
@@ -33,9 +34,9 @@ Tensor binary(const Tensor& a, const Tensor& b, F f, const char* op) {
   check_defined(b, op, "second operand");
   check_same_dtype(a, b, op);
   check_same_device(a, b, op);
-  check_cpu(a, op);
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op), {.dtype = a.dtype(), .device = a.device()});
-  dispatch(a.dtype(), [&]<typename T>() { cpu::map_binary<T>(a, b, out, f); });
+  if (a.device().is_cuda()) cuda_kernel(&CudaKernels::binary, a, op)(a, b, out, f);
+  else dispatch(a.dtype(), [&]<typename T>() { cpu::map_binary<T>(a, b, out, f); });
   return out;
 }
 
@@ -271,6 +272,7 @@ Tensor ge(const Tensor& a, const Tensor& b) { return binary(a, b, functors::Ge{}
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_defined(cond, "where", "condition");
   check_same_dtype(a, b, "where");
+  check_cpu(a, "where");
   // mask * a + (1 - mask) * b would turn inf * 0 into nan; select explicitly instead.
   Tensor mask = ne(cond, zeros({}, {.dtype = cond.dtype()}));
   const Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");

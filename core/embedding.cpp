@@ -5,6 +5,7 @@
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/cuda_kernels.h>
 #include <lamina/core/parallel.h>
 
 namespace lamina {
@@ -12,8 +13,7 @@ namespace lamina {
 Tensor embedding(const Tensor& indices, const Tensor& weight) {
   check_defined(indices, "embedding", "indices");
   check_defined(weight, "embedding", "weight");
-  check_cpu(indices, "embedding");
-  check_cpu(weight, "embedding");
+  check_same_device(indices, weight, "embedding");
   check_floating(weight, "embedding");
   if (indices.dtype() != DType::Int64)
     throw std::invalid_argument("embedding: indices must be int64, got " + describe(indices));
@@ -21,7 +21,8 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {
     throw std::invalid_argument("embedding: expected a weight of shape [V, D], got " + describe(weight));
   const std::int64_t vocab = weight.shape()[0], width = weight.shape()[1];
   const Tensor idx = indices.detach().contiguous();
-  const std::int64_t* pi = idx.data<std::int64_t>();
+  const Tensor idx_host = idx.to(Device::cpu());  // for the range check
+  const std::int64_t* pi = idx_host.data<std::int64_t>();
   const std::int64_t n = idx.numel();
   for (std::int64_t i = 0; i < n; ++i)
     if (pi[i] < 0 || pi[i] >= vocab)
@@ -32,8 +33,9 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {
   const Tensor wc = weight.detach().contiguous();
   Shape out_shape = indices.shape();
   out_shape.push_back(width);
-  Tensor out = Tensor::empty(out_shape, {.dtype = weight.dtype()});
-  dispatch_floating(weight.dtype(), "embedding", [&]<typename T>() {
+  Tensor out = Tensor::empty(out_shape, {.dtype = weight.dtype(), .device = weight.device()});
+  if (weight.device().is_cuda()) cuda_kernel(&CudaKernels::embedding, weight, "embedding")(wc, idx, out);
+  else dispatch_floating(weight.dtype(), "embedding", [&]<typename T>() {
     const T* pw = wc.data<T>();
     T* py = out.data<T>();
 #pragma omp parallel for if (n * width > kParallelGrain)
@@ -42,7 +44,11 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {
   if (autograd::needs_grad({&weight})) {
     autograd::record("embedding", out, {weight}, [idx, vocab, width](const Tensor& g) -> std::vector<Tensor> {
       const Tensor gc = g.contiguous();
-      Tensor gw = zeros({vocab, width}, {.dtype = g.dtype()});
+      Tensor gw = zeros({vocab, width}, {.dtype = g.dtype(), .device = g.device()});
+      if (g.device().is_cuda()) {
+        cuda_kernel(&CudaKernels::embedding_backward, g, "embedding_backward")(gc, idx, gw);
+        return {gw};
+      }
       dispatch_floating(g.dtype(), "embedding", [&]<typename T>() {
         const std::int64_t* pi = idx.data<std::int64_t>();
         const T* pg = gc.data<T>();

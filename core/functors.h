@@ -60,6 +60,11 @@ struct Add { template <typename T> LAMINA_HD T operator()(T a, T b) const { retu
 struct Sub { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a - b; } };
 struct Mul { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a * b; } };
 struct Div { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a / b; } };
+// a + alpha * b: add_ with a scale, and the optimizers' updates
+struct AddScaled {
+  double alpha;
+  template <typename T> LAMINA_HD T operator()(T a, T b) const { return a + static_cast<T>(alpha) * b; }
+};
 struct Maximum { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a > b ? a : b; } };
 struct Eq { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a == b ? T(1) : T(0); } };
 struct Ne { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a != b ? T(1) : T(0); } };

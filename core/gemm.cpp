@@ -6,14 +6,7 @@
 
 #include <lamina/core/checks.h>
 
-namespace lamina::cpu {
-namespace {
-
-struct BlasOperand {
-  Tensor storage;  // the tensor actually read (a contiguous copy only when the layout requires it)
-  bool transposed = false;
-  int ld = 0;
-};
+namespace lamina {
 
 BlasOperand as_blas_operand(const Tensor& m) {
   const std::int64_t rows = m.shape()[0], cols = m.shape()[1];
@@ -24,13 +17,20 @@ BlasOperand as_blas_operand(const Tensor& m) {
   return {c, false, static_cast<int>(std::max<std::int64_t>(cols, 1))};
 }
 
-}  // namespace
-
-void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+void check_gemm_args(const Tensor& a, const Tensor& b, const Tensor& c) {
   const std::int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
   if (b.shape()[0] != k || c.shape()[0] != m || c.shape()[1] != n)
     throw std::invalid_argument("gemm: shapes " + shape_str(a.shape()) + " · " + shape_str(b.shape()) + " -> " + shape_str(c.shape()));
   if (!c.is_contiguous()) throw std::invalid_argument("gemm: the output must be contiguous");
+}
+
+}  // namespace lamina
+
+namespace lamina::cpu {
+
+void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+  check_gemm_args(a, b, c);
+  const std::int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
   if (m == 0 || n == 0) return;
   const BlasOperand oa = as_blas_operand(a);
   const BlasOperand ob = as_blas_operand(b);

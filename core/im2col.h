@@ -109,4 +109,38 @@ LAMINA_HD void col2im_channel(const ConvGeometry& g, std::int64_t batch, const T
   }
 }
 
+// The same two maps one element at a time, for a GPU thread each (the row functions above are the CPU's, and the
+// tests check that both agree).
+// Entry k of the column matrix (row-major, OH*OW*batch columns): its input value, or `pad` where it reads padding.
+template <typename T>
+LAMINA_HD T im2col_element(const ConvGeometry& g, std::int64_t batch, const T* x, std::int64_t k, T pad) {
+  const std::int64_t columns = g.out_h * g.out_w * batch;
+  const std::int64_t r = k / columns, col = k % columns;
+  const std::int64_t c = r / (g.kernel_h * g.kernel_w), i = r / g.kernel_w % g.kernel_h, j = r % g.kernel_w;
+  const std::int64_t oh = col / (g.out_w * batch), ow = col / batch % g.out_w, b = col % batch;
+  const std::int64_t h = oh * g.stride_h - g.pad_h + i * g.dilation_h, w = ow * g.stride_w - g.pad_w + j * g.dilation_w;
+  if (h < 0 || h >= g.height || w < 0 || w >= g.width) return pad;
+  return x[((c * g.height + h) * g.width + w) * batch + b];
+}
+
+// Element k of x ([C, H, W, batch]) after col2im: the sum of the column entries (leading dimension ld) copied
+// from it.
+template <typename T>
+LAMINA_HD T col2im_element(const ConvGeometry& g, std::int64_t batch, const T* col, std::int64_t ld, std::int64_t k) {
+  const std::int64_t b = k % batch, w = k / batch % g.width, h = k / (batch * g.width) % g.height;
+  const std::int64_t c = k / (batch * g.width * g.height);
+  T sum = T(0);
+  for (std::int64_t i = 0; i < g.kernel_h; ++i) {
+    const std::int64_t hs = h + g.pad_h - i * g.dilation_h;  // = oh * stride_h for the output row that reads h
+    if (hs < 0 || hs % g.stride_h != 0 || hs / g.stride_h >= g.out_h) continue;
+    for (std::int64_t j = 0; j < g.kernel_w; ++j) {
+      const std::int64_t ws = w + g.pad_w - j * g.dilation_w;
+      if (ws < 0 || ws % g.stride_w != 0 || ws / g.stride_w >= g.out_w) continue;
+      const std::int64_t row = (c * g.kernel_h + i) * g.kernel_w + j;
+      sum += col[row * ld + ((hs / g.stride_h) * g.out_w + ws / g.stride_w) * batch + b];
+    }
+  }
+  return sum;
+}
+
 }  // namespace lamina::kernels

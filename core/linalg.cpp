@@ -7,6 +7,7 @@
 #include <lamina/core/autograd.h>
 #include <lamina/core/broadcast.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/cuda_kernels.h>
 #include <lamina/core/elementwise.h>
 #include <lamina/core/gemm.h>
 #include <lamina/core/functors.h>
@@ -22,17 +23,22 @@ void check_matmul_args(const Tensor& a, const Tensor& b, const char* op) {
   check_floating(a, op);
   check_same_dtype(a, b, op);
   check_same_device(a, b, op);
-  check_cpu(a, op);
   if (a.dim() == 0 || b.dim() == 0)
     throw std::invalid_argument(std::string(op) + ": both operands need at least one dimension, got " + describe(a) + " and " + describe(b));
+}
+
+// c = alpha a · b + beta c on the operands' device (cuBLAS on a CUDA device).
+void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, double beta) {
+  if (c.device().is_cuda()) cuda_kernel(&CudaKernels::gemm, c, "matmul")(a, b, c, alpha, beta);
+  else cpu::gemm(a, b, c, alpha, beta);
 }
 
 // 2-d · 2-d, no autograd.
 Tensor mm(const Tensor& a, const Tensor& b) {
   if (a.shape()[1] != b.shape()[0])
     throw std::invalid_argument("matmul: inner dimensions differ: " + describe(a) + " · " + describe(b));
-  Tensor out = Tensor::empty({a.shape()[0], b.shape()[1]}, {.dtype = a.dtype()});
-  cpu::gemm(a, b, out, 1.0, 0.0);
+  Tensor out = Tensor::empty({a.shape()[0], b.shape()[1]}, {.dtype = a.dtype(), .device = a.device()});
+  gemm(a, b, out, 1.0, 0.0);
   return out;
 }
 
@@ -49,14 +55,14 @@ Tensor bmm_broadcast(const Tensor& a, const Tensor& b) {
   eb.insert(eb.end(), {k, n});
   out_shape.insert(out_shape.end(), {m, n});
   const Tensor xa = a.expand(ea), xb = b.expand(eb);
-  Tensor out = Tensor::empty(out_shape, {.dtype = a.dtype()});
+  Tensor out = Tensor::empty(out_shape, {.dtype = a.dtype(), .device = a.device()});
   const std::int64_t batches = shape_numel(batch);
   const OffsetCalculator oa = make_offset_calculator(batch, Shape(xa.strides().begin(), xa.strides().end() - 2));
   const OffsetCalculator ob = make_offset_calculator(batch, Shape(xb.strides().begin(), xb.strides().end() - 2));
   for (std::int64_t i = 0; i < batches; ++i) {
     const Tensor ai = xa.as_strided({m, k}, {xa.strides()[xa.dim() - 2], xa.strides()[xa.dim() - 1]}, xa.offset() + oa(i));
     const Tensor bi = xb.as_strided({k, n}, {xb.strides()[xb.dim() - 2], xb.strides()[xb.dim() - 1]}, xb.offset() + ob(i));
-    cpu::gemm(ai, bi, out.as_strided({m, n}, {n, 1}, i * m * n), 1.0, 0.0);
+    gemm(ai, bi, out.as_strided({m, n}, {n, 1}, i * m * n), 1.0, 0.0);
   }
   return out;
 }
@@ -118,10 +124,10 @@ void check_linear_args(const Tensor& x, const Tensor& weight, const Tensor& bias
 
 // x2 [rows, in] · weightᵀ + bias into a new [rows, out].
 Tensor linear_2d(const Tensor& x2, const Tensor& weight, const Tensor& bias) {
-  Tensor out2 = Tensor::empty({x2.shape()[0], weight.shape()[0]}, {.dtype = x2.dtype()});
+  Tensor out2 = Tensor::empty({x2.shape()[0], weight.shape()[0]}, {.dtype = x2.dtype(), .device = x2.device()});
   // The bias is written first and GEMM accumulates onto it (beta = 1): no separate pass over the output.
   if (bias.defined()) out2.copy_(bias.detach().expand(out2.shape()));
-  cpu::gemm(x2, weight.detach().t(), out2, 1.0, bias.defined() ? 1.0 : 0.0);
+  gemm(x2, weight.detach().t(), out2, 1.0, bias.defined() ? 1.0 : 0.0);
   return out2;
 }
 
@@ -154,6 +160,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 
 Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_linear_args(x, weight, bias, "linear_relu");
+  // The fused CPU passes below are host loops; on a GPU the two ops are kernels anyway.
+  if (x.device().is_cuda()) return relu(linear(x, weight, bias));
   const Tensor x2 = x.detach().reshape({-1, x.size(-1)});
   const Tensor out2 = linear_2d(x2, weight, bias);
   dispatch_floating(out2.dtype(), "linear_relu", [&]<typename T>() {

@@ -7,7 +7,9 @@
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/cuda_kernels.h>
 #include <lamina/core/elementwise.h>
+#include <lamina/core/embedding.h>
 #include <lamina/core/functors.h>
 #include <lamina/core/parallel.h>
 #include <lamina/core/reduction.h>
@@ -21,8 +23,7 @@ void check_class_labels(const Tensor& scores, const Tensor& labels, const char* 
   check_defined(scores, op, what);
   check_defined(labels, op, "labels");
   check_floating(scores, op);
-  check_cpu(scores, op);
-  check_cpu(labels, op);
+  check_same_device(scores, labels, op);
   if (scores.dim() != 2)
     throw std::invalid_argument(std::string(op) + ": expected " + what + " of shape [N, C], got " + describe(scores));
   if (labels.dtype() != DType::Int64)
@@ -30,7 +31,7 @@ void check_class_labels(const Tensor& scores, const Tensor& labels, const char* 
   if (labels.dim() != 1 || labels.shape()[0] != scores.shape()[0])
     throw std::invalid_argument(std::string(op) + ": labels " + describe(labels) + " do not match " + what + " " +
                                 describe(scores) + " (expected labels of shape [" + std::to_string(scores.shape()[0]) + "])");
-  const Tensor lc = labels.contiguous();
+  const Tensor lc = labels.to(Device::cpu()).contiguous();
   const std::int64_t* y = lc.data<std::int64_t>();
   const std::int64_t classes = scores.shape()[1];
   for (std::int64_t i = 0; i < lc.numel(); ++i)
@@ -40,7 +41,7 @@ void check_class_labels(const Tensor& scores, const Tensor& labels, const char* 
                               describe(scores) + ")");
 }
 
-// Reduces per-sample losses [N] to what `reduction` asks for (they carry no autograd history).
+// Reduces per-sample losses [N] to what `reduction` asks for.
 Tensor reduce(const Tensor& losses, Reduction reduction) {
   if (reduction == Reduction::None) return losses;
   const Tensor total = sum(losses);
@@ -62,9 +63,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
   const Tensor x = logits.detach().contiguous();
   const Tensor y = labels.detach().contiguous();
   // The softmax probabilities are kept for the backward, (softmax(x) - onehot) * g: no exp there.
-  Tensor probs = Tensor::empty({n, classes}, {.dtype = x.dtype()});
-  Tensor losses = Tensor::empty({n}, {.dtype = x.dtype()});
-  dispatch_floating(x.dtype(), "cross_entropy", [&]<typename T>() {
+  Tensor probs = Tensor::empty({n, classes}, {.dtype = x.dtype(), .device = x.device()});
+  Tensor losses = Tensor::empty({n}, {.dtype = x.dtype(), .device = x.device()});
+  if (x.device().is_cuda()) cuda_kernel(&CudaKernels::cross_entropy, x, "cross_entropy")(x, y, probs, losses);
+  else dispatch_floating(x.dtype(), "cross_entropy", [&]<typename T>() {
     const T* px = x.data<T>();
     const std::int64_t* py = y.data<std::int64_t>();
     T* pp = probs.data<T>();
@@ -106,7 +108,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
     autograd::record("cross_entropy", out, {logits}, [probs, y, reduction](const Tensor& g) -> std::vector<Tensor> {
       const std::int64_t n = probs.shape()[0], classes = probs.shape()[1];
       const Tensor gc = g.contiguous();
-      Tensor gx = Tensor::empty(probs.shape(), {.dtype = probs.dtype()});
+      Tensor gx = Tensor::empty(probs.shape(), {.dtype = probs.dtype(), .device = probs.device()});
+      if (probs.device().is_cuda()) {
+        const double scale = reduction == Reduction::Mean ? 1.0 / static_cast<double>(n) : 1.0;
+        cuda_kernel(&CudaKernels::cross_entropy_backward, probs, "cross_entropy_backward")(
+            probs, y, gc, scale, reduction == Reduction::None, gx);
+        return {gx};
+      }
       dispatch_floating(probs.dtype(), "cross_entropy", [&]<typename T>() {
         const T* pp = probs.data<T>();
         const std::int64_t* py = y.data<std::int64_t>();
@@ -128,6 +136,14 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
 Tensor nll_loss(const Tensor& log_probs, const Tensor& labels, Reduction reduction) {
   check_class_labels(log_probs, labels, "nll_loss", "log_probs");
   const std::int64_t n = log_probs.shape()[0], classes = log_probs.shape()[1];
+  if (log_probs.device().is_cuda()) {
+    // On a GPU, as ops with kernels: the one-hot rows of the labels are rows of the identity (an embedding), and
+    // autograd derives the backward.
+    Tensor eye = zeros({classes, classes}, {.dtype = log_probs.dtype()});
+    eye.as_strided({classes}, {classes + 1}, 0).fill_(1.0);  // the diagonal
+    const Tensor onehot = embedding(labels, eye.to(log_probs.device()));
+    return reduce(neg(sum(mul(log_probs, onehot), {1})), reduction);
+  }
   const Tensor x = log_probs.detach().contiguous();
   const Tensor y = labels.detach().contiguous();
   Tensor losses = Tensor::empty({n}, {.dtype = x.dtype()});
@@ -159,11 +175,14 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction reduction) {
   check_defined(target, "mse_loss", "target");
   check_floating(pred, "mse_loss");
   check_same_dtype(pred, target, "mse_loss");
-  check_cpu(pred, "mse_loss");
-  check_cpu(target, "mse_loss");
+  check_same_device(pred, target, "mse_loss");
   if (pred.shape() != target.shape())
     throw std::invalid_argument("mse_loss: prediction " + describe(pred) + " and target " + describe(target) +
                                 " differ in shape");
+  if (pred.device().is_cuda()) {
+    const Tensor d = sub(pred, target);  // as ops with kernels; autograd derives the backward
+    return reduce(mul(d, d), reduction);
+  }
   const std::int64_t n = pred.numel();
   const Tensor a = pred.detach().contiguous();
   const Tensor b = target.detach().contiguous();

@@ -6,6 +6,8 @@
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/elementwise.h>
+#include <lamina/core/reduction.h>
 #include <lamina/core/functors.h>
 #include <lamina/core/parallel.h>
 
@@ -16,7 +18,7 @@ namespace {
 void check_param(const Tensor& p, const Tensor& x, const Shape& shape, const char* op, const char* what,
                  const std::string& expected) {
   if (!p.defined()) return;
-  check_cpu(p, op);
+  check_same_device(p, x, op);
   if (p.dtype() != x.dtype() || p.shape() != shape)
     throw std::invalid_argument(std::string(op) + ": " + what + " " + describe(p) + " does not match " + expected +
                                 " of input " + describe(x) + " (expected " + dtype_name(x.dtype()) + " " +
@@ -43,6 +45,12 @@ void channel_sums(const T* px, std::int64_t batch, std::int64_t channels, std::i
   }
 }
 
+// (x - mean) / sqrt(var + eps) as differentiable tensor ops: the CUDA path of both normalizations, whose
+// backward autograd derives (the CPU's fused loops here are host code).
+Tensor normalize_with_ops(const Tensor& x, const Tensor& mean, const Tensor& var, double eps) {
+  return mul(sub(x, mean), rdiv(sqrt(add(var, eps)), 1.0));
+}
+
 // Replaces `sums` (float64) by their total over all processes when a reducer is given (SyncBatchNorm).
 void combine(const StatisticsReducer& reduce, Tensor& sums) {
   if (reduce) reduce(sums);
@@ -55,7 +63,6 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   const char* op = "batch_norm";
   check_defined(x, op);
   check_floating(x, op);
-  check_cpu(x, op);
   if (x.dim() < 2)
     throw std::invalid_argument("batch_norm: expected input of shape [N, C] or [N, C, H, W], got " + describe(x));
   const std::int64_t batch = x.shape()[0], channels = x.shape()[1];
@@ -72,6 +79,35 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
 
   // Values per channel: here, or over every process when the statistics are combined.
   double count = static_cast<double>(batch * spatial);
+  if (x.device().is_cuda()) {
+    if (reduce)
+      throw std::invalid_argument("batch_norm: statistics over several processes (SyncBatchNorm) have no CUDA path yet (input " +
+                                  describe(x) + ")");
+    if (batch_stats && count <= 1)
+      throw std::invalid_argument("batch_norm: training needs more than one value per channel, got input " + describe(x));
+    Shape dims = {0}, per_channel(x.dim(), 1);
+    for (std::int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+    per_channel[1] = channels;
+    Tensor mean, var;
+    if (batch_stats) {
+      mean = lamina::mean(x, dims, true);
+      const Tensor centered = sub(x, mean);
+      var = lamina::mean(mul(centered, centered), dims, true);
+      if (update_running) {
+        NoGradGuard no_grad;
+        Tensor rm = running_mean, rv = running_var;
+        rm.mul_(1 - momentum).add_(mean.detach().reshape({channels}), momentum);
+        rv.mul_(1 - momentum).add_(var.detach().reshape({channels}), momentum * count / (count - 1));
+      }
+    } else {
+      mean = running_mean.detach().reshape(per_channel);
+      var = running_var.detach().reshape(per_channel);
+    }
+    Tensor y = normalize_with_ops(x, mean, var, eps);
+    if (weight.defined()) y = mul(y, weight.reshape(per_channel));
+    if (bias.defined()) y = add(y, bias.reshape(per_channel));
+    return y;
+  }
   const Tensor xc = x.detach().contiguous();
   const Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
   const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
@@ -195,7 +231,6 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   const char* op = "layer_norm";
   check_defined(x, op);
   check_floating(x, op);
-  check_cpu(x, op);
   const auto k_dims = static_cast<std::int64_t>(normalized_shape.size());
   const bool trailing = k_dims > 0 && k_dims <= x.dim() &&
                         Shape(x.shape().end() - k_dims, x.shape().end()) == normalized_shape;
@@ -207,6 +242,16 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   check_param(bias, x, normalized_shape, op, "bias", expected);
   const std::int64_t width = shape_numel(normalized_shape);  // values per normalized row
   const std::int64_t rows = width == 0 ? 0 : x.numel() / width;
+  if (x.device().is_cuda()) {
+    Shape dims;
+    for (std::int64_t d = x.dim() - k_dims; d < x.dim(); ++d) dims.push_back(d);
+    const Tensor mean = lamina::mean(x, dims, true);
+    const Tensor centered = sub(x, mean);
+    Tensor y = normalize_with_ops(x, mean, lamina::mean(mul(centered, centered), dims, true), eps);
+    if (weight.defined()) y = mul(y, weight);
+    if (bias.defined()) y = add(y, bias);
+    return y;
+  }
 
   const Tensor xc = x.detach().contiguous();
   const Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();

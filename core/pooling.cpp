@@ -10,6 +10,8 @@
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/reduction.h>
+#include <lamina/core/unfold.h>
 #include <lamina/core/parallel.h>
 
 namespace lamina {
@@ -24,7 +26,6 @@ struct PoolGeometry {
 void check_pool_input(const Tensor& x, const char* op) {
   check_defined(x, op);
   check_floating(x, op);
-  check_cpu(x, op);
   if (x.dim() != 4) throw std::invalid_argument(std::string(op) + ": expected a 4-d input [N, C, H, W], got " + describe(x));
   if (x.shape()[2] == 0 || x.shape()[3] == 0)
     throw std::invalid_argument(std::string(op) + ": input " + describe(x) + " has an empty plane");
@@ -84,6 +85,30 @@ FixedPool check_pool_args(const Tensor& x, IntPair kernel, std::optional<IntPair
                                 " does not fit input " + describe(x));
   const PoolGeometry g{x.shape()[0] * x.shape()[1], height, width, span_h / stride.h + 1, span_w / stride.w + 1};
   return {g, {pool_windows(g.out_h, stride.h, padding.h, kernel.h, height), pool_windows(g.out_w, stride.w, padding.w, kernel.w, width)}};
+}
+
+// On a GPU: every plane's windows as the columns of unfold (one channel per plane), reduced over the rows by a max
+// or a mean, as differentiable ops; autograd derives the backward. Max pooling pads with -infinity, so padding
+// never wins; average pooling pads with zeros and divides by the whole window (count_include_pad).
+Tensor pool_with_unfold(const Tensor& x, IntPair kernel, IntPair stride, IntPair padding, const PoolGeometry& g, bool max) {
+  const std::int64_t batch = x.shape()[0], channels = x.shape()[1];
+  kernels::ConvGeometry conv{};
+  conv.channels = 1;
+  conv.height = g.height;
+  conv.width = g.width;
+  conv.kernel_h = kernel.h;
+  conv.kernel_w = kernel.w;
+  conv.stride_h = stride.h;
+  conv.stride_w = stride.w;
+  conv.pad_h = padding.h;
+  conv.pad_w = padding.w;
+  conv.dilation_h = conv.dilation_w = 1;
+  conv.out_h = g.out_h;
+  conv.out_w = g.out_w;
+  const Tensor col = unfold(x.reshape({batch * channels, 1, g.height, g.width}), conv,
+                            max ? -std::numeric_limits<double>::infinity() : 0.0);
+  const Tensor pooled = max ? lamina::max(col, 0) : mean(col, {0});  // [OH * OW * N * C]
+  return pooled.view({g.out_h, g.out_w, batch, channels}).permute({2, 3, 0, 1}).contiguous();
 }
 
 template <typename T>
@@ -229,6 +254,7 @@ Tensor avg_pool(const Tensor& x, const PoolGeometry& g, Windows win, bool two_by
 Tensor max_pool2d(const Tensor& x, IntPair kernel, std::optional<IntPair> stride, IntPair padding) {
   const FixedPool pool = check_pool_args(x, kernel, stride, padding, "max_pool2d");
   const PoolGeometry& g = pool.geometry;
+  if (x.device().is_cuda()) return pool_with_unfold(x, kernel, stride.value_or(kernel), padding, g, true);
   const Tensor xc = x.detach().contiguous();
   const Shape shape = out_shape(x, g.out_h, g.out_w);
   Tensor out = Tensor::empty(shape, {.dtype = x.dtype()});
@@ -251,6 +277,7 @@ Tensor max_pool2d(const Tensor& x, IntPair kernel, std::optional<IntPair> stride
 
 Tensor avg_pool2d(const Tensor& x, IntPair kernel, std::optional<IntPair> stride, IntPair padding) {
   FixedPool pool = check_pool_args(x, kernel, stride, padding, "avg_pool2d");
+  if (x.device().is_cuda()) return pool_with_unfold(x, kernel, stride.value_or(kernel), padding, pool.geometry, false);
   const IntPair s = stride.value_or(kernel);
   const bool two_by_two = kernel.h == 2 && kernel.w == 2 && s.h == 2 && s.w == 2 && padding.h == 0 && padding.w == 0;
   return avg_pool(x, pool.geometry, std::move(pool.windows), two_by_two, "avg_pool2d");
@@ -262,6 +289,13 @@ Tensor adaptive_avg_pool2d(const Tensor& x, IntPair output_size) {
     throw std::invalid_argument("adaptive_avg_pool2d: output size " + output_size.str() + " must be positive (input " +
                                 describe(x) + ")");
   const PoolGeometry g{x.shape()[0] * x.shape()[1], x.shape()[2], x.shape()[3], output_size.h, output_size.w};
+  if (x.device().is_cuda()) {
+    // Equal windows (the output size divides the input's, e.g. global pooling) are an average pooling; others
+    // have no GPU path yet.
+    if (g.height % g.out_h != 0 || g.width % g.out_w != 0) check_cpu(x, "adaptive_avg_pool2d with unequal windows");
+    const IntPair window{g.height / g.out_h, g.width / g.out_w};
+    return pool_with_unfold(x, window, window, 0, g, false);
+  }
   return avg_pool(x, g, Windows{adaptive_windows(g.out_h, g.height), adaptive_windows(g.out_w, g.width)},
                   false, "adaptive_avg_pool2d");
 }

@@ -56,6 +56,13 @@ struct Philox {
     for (int r = 0; r < 10; ++r) round(c, k);
     for (int i = 0; i < 4; ++i) out[i] = c[i];
   }
+  // Draw `index` of the stream that starts at Philox counter `first_counter` (word index % 4 of counter
+  // first_counter + index / 4): what dropout masks element `index` with, on the CPU and in the CUDA kernel.
+  LAMINA_HD static std::uint32_t draw(std::uint64_t seed, std::uint64_t first_counter, std::uint64_t index) {
+    std::uint32_t w[4];
+    generate(seed, first_counter + index / 4, w);
+    return w[index % 4];
+  }
   // Uniform in [0, 1) from the `index`-th 32-bit draw of the stream.
   LAMINA_HD static double uniform(std::uint64_t seed, std::uint64_t index) {
     std::uint32_t w[4];

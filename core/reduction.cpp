@@ -5,6 +5,7 @@
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/cuda_kernels.h>
 #include <lamina/core/elementwise.h>
 #include <lamina/core/parallel.h>
 
@@ -72,9 +73,12 @@ Shape all_dims(const Tensor& x) {
 
 Tensor sum_impl(const Tensor& x, const Shape& dims, bool keepdim) {
   check_defined(x, "sum");
-  check_cpu(x, "sum");
   const ReducePlan p = plan_reduction(x.detach(), dims, "sum");
-  Tensor out = Tensor::empty(drop_reduced(p.kept_shape, x, dims, keepdim), {.dtype = x.dtype()});
+  Tensor out = Tensor::empty(drop_reduced(p.kept_shape, x, dims, keepdim), {.dtype = x.dtype(), .device = x.device()});
+  if (x.device().is_cuda()) {
+    cuda_kernel(&CudaKernels::sum, x, "sum")(p.source, out, p.outer, p.reduce, p.inner);
+    return out;
+  }
   dispatch(x.dtype(), [&]<typename T>() {
     const T* src = p.source.data<T>();
     T* dst = out.data<T>();
@@ -104,7 +108,6 @@ Tensor sum_impl(const Tensor& x, const Shape& dims, bool keepdim) {
 // Values and (flat, within the reduced block) indices of the maximum over [outer, reduce, 1] after planning.
 void max_impl(const Tensor& x, const Shape& dims, bool keepdim, Tensor* values, Tensor* indices, const char* op) {
   check_defined(x, op);
-  check_cpu(x, op);
   if (x.numel() == 0) throw std::invalid_argument(std::string(op) + ": reduction of an empty tensor " + describe(x));
   // Move the one reduced dim last so every reduction is over a contiguous row.
   ReducePlan p;
@@ -123,8 +126,12 @@ void max_impl(const Tensor& x, const Shape& dims, bool keepdim, Tensor* values, 
     p.outer *= p.inner;  // dims is all dims here, so inner == 1
   }
   const Shape out_shape = drop_reduced(p.kept_shape, x, dims, keepdim);
-  if (values) *values = Tensor::empty(out_shape, {.dtype = x.dtype()});
-  if (indices) *indices = Tensor::empty(out_shape, {.dtype = DType::Int64});
+  if (values) *values = Tensor::empty(out_shape, {.dtype = x.dtype(), .device = x.device()});
+  if (indices) *indices = Tensor::empty(out_shape, {.dtype = DType::Int64, .device = x.device()});
+  if (x.device().is_cuda()) {
+    cuda_kernel(&CudaKernels::max, x, op)(p.source, values ? *values : Tensor(), indices ? *indices : Tensor(), p.outer, p.reduce);
+    return;
+  }
   dispatch(x.dtype(), [&]<typename T>() {
     const T* src = p.source.data<T>();
     for (std::int64_t o = 0; o < p.outer; ++o) {
@@ -180,11 +187,15 @@ Tensor max(const Tensor& x, std::int64_t dim, bool keepdim) {
       kept[d] = 1;
       const Tensor gk = g.reshape(kept).contiguous();
       const Tensor ik = indices.reshape(kept).contiguous();
-      Tensor grad = zeros(in_shape, {.dtype = g.dtype()});
+      Tensor grad = zeros(in_shape, {.dtype = g.dtype(), .device = g.device()});
       std::int64_t outer = 1, inner = 1;
       for (std::int64_t k = 0; k < d; ++k) outer *= in_shape[k];
       for (std::size_t k = d + 1; k < in_shape.size(); ++k) inner *= in_shape[k];
       const std::int64_t n = in_shape[d];
+      if (g.device().is_cuda()) {
+        cuda_kernel(&CudaKernels::max_backward, g, "max_backward")(gk, ik, grad, outer, n, inner);
+        return {grad};
+      }
       dispatch(g.dtype(), [&]<typename T>() {
         const T* pg = gk.data<T>();
         const std::int64_t* pi = ik.data<std::int64_t>();

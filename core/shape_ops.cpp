@@ -52,7 +52,6 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     check_defined(t, "cat");
     check_same_dtype(first, t, "cat");
     check_same_device(first, t, "cat");
-    check_cpu(t, "cat");
     bool matches = t.dim() == first.dim();
     for (std::int64_t k = 0; matches && k < t.dim(); ++k) matches = k == d || t.shape()[k] == first.shape()[k];
     if (!matches)
@@ -61,23 +60,32 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     out_shape[d] += t.shape()[d];
   }
 
-  Tensor out = Tensor::empty(out_shape, {.dtype = first.dtype()});
+  Tensor out = Tensor::empty(out_shape, {.dtype = first.dtype(), .device = first.device()});
   // Viewed as [outer, size(d) * inner], each input fills one column block of every output row.
   const std::int64_t outer = product(out_shape, 0, d);
   const std::int64_t inner = product(out_shape, d + 1, first.dim());
   const std::int64_t out_row = out_shape[d] * inner;
-  dispatch(first.dtype(), [&]<typename T>() {
-    T* dst = out.data<T>();
-    std::int64_t column = 0;
+  if (first.device().is_cuda()) {
+    // On a GPU each input is copied into its slice of the output by the copy kernel.
+    std::int64_t start = 0;
     for (const Tensor& t : tensors) {
-      const Tensor src = t.detach().contiguous();
-      const T* s = src.data<T>();
-      const std::int64_t row = t.shape()[d] * inner;
-#pragma omp parallel for if (outer * row > kParallelGrain)
-      for (std::int64_t o = 0; o < outer; ++o) std::copy_n(s + o * row, row, dst + o * out_row + column);
-      column += row;
+      out.slice(d, start, start + t.shape()[d]).copy_(t.detach());
+      start += t.shape()[d];
     }
-  });
+  } else {
+    dispatch(first.dtype(), [&]<typename T>() {
+      T* dst = out.data<T>();
+      std::int64_t column = 0;
+      for (const Tensor& t : tensors) {
+        const Tensor src = t.detach().contiguous();
+        const T* s = src.data<T>();
+        const std::int64_t row = t.shape()[d] * inner;
+#pragma omp parallel for if (outer * row > kParallelGrain)
+        for (std::int64_t o = 0; o < outer; ++o) std::copy_n(s + o * row, row, dst + o * out_row + column);
+        column += row;
+      }
+    });
+  }
 
   if (autograd::needs_grad(tensors)) {
     std::vector<std::int64_t> sizes;

@@ -5,6 +5,7 @@
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/cuda_kernels.h>
 #include <lamina/core/functors.h>
 #include <lamina/core/parallel.h>
 
@@ -81,13 +82,14 @@ template <bool kLog>
 Tensor softmax_op(const Tensor& x, std::int64_t dim, const char* op) {
   check_defined(x, op);
   check_floating(x, op);
-  check_cpu(x, op);
   // A 0-d tensor is one row of one element, as in PyTorch.
   const std::int64_t d = wrap_dim(dim, std::max<std::int64_t>(x.dim(), 1), op);
   const Rows r = rows_of(x.shape(), d);
   const Tensor xc = x.detach().contiguous();
-  Tensor out = Tensor::empty(x.shape(), {.dtype = x.dtype()});
-  if (x.numel() > 0) {
+  Tensor out = Tensor::empty(x.shape(), {.dtype = x.dtype(), .device = x.device()});
+  if (x.device().is_cuda()) {
+    if (x.numel() > 0) cuda_kernel(&CudaKernels::softmax, x, op)(xc, out, r.outer, r.n, r.inner, kLog);
+  } else if (x.numel() > 0) {
     dispatch_floating(x.dtype(), op, [&]<typename T>() {
       const T* px = xc.data<T>();
       T* py = out.data<T>();
@@ -99,8 +101,10 @@ Tensor softmax_op(const Tensor& x, std::int64_t dim, const char* op) {
   if (autograd::needs_grad({&x})) {
     autograd::record(op, out, {x}, [y = out.detach(), r, op](const Tensor& g) -> std::vector<Tensor> {
       const Tensor gc = g.contiguous();
-      Tensor gx = Tensor::empty(y.shape(), {.dtype = y.dtype()});
-      if (y.numel() > 0) {
+      Tensor gx = Tensor::empty(y.shape(), {.dtype = y.dtype(), .device = y.device()});
+      if (y.device().is_cuda()) {
+        if (y.numel() > 0) cuda_kernel(&CudaKernels::softmax_backward, y, op)(y, gc, gx, r.outer, r.n, r.inner, kLog);
+      } else if (y.numel() > 0) {
         dispatch_floating(y.dtype(), op, [&]<typename T>() {
           const T* py = y.data<T>();
           const T* pg = gc.data<T>();

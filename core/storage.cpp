@@ -29,6 +29,15 @@ Storage::Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(d
   }
 }
 
+Storage Storage::pinned(std::size_t nbytes) {
+  DeviceBackend& backend = cuda_backend(Device::cuda());
+  Storage s;
+  s.data_ = std::shared_ptr<void>(backend.allocate_pinned(nbytes), [&backend](void* q) { backend.deallocate_pinned(q); });
+  s.nbytes_ = nbytes;
+  s.pinned_ = true;
+  return s;
+}
+
 Storage::Storage(std::shared_ptr<void> owner, std::size_t nbytes, Device device)
     : data_(std::move(owner)), nbytes_(nbytes), device_(device) {}
 

@@ -10,6 +10,7 @@
 #include <lamina/core/autograd.h>
 #include <lamina/core/broadcast.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/cuda_kernels.h>
 #include <lamina/core/parallel.h>
 
 namespace lamina {
@@ -414,11 +415,27 @@ Tensor Tensor::to(Device target) const {
   return out;
 }
 
+Tensor Tensor::pin_memory() const {
+  check_cpu(*this, "pin_memory");
+  if (is_pinned()) return *this;
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = Storage::pinned(static_cast<std::size_t>(numel()) * dtype_size(dtype()));
+  impl->shape = shape();
+  impl->strides = contiguous_strides(shape());
+  impl->dtype = dtype();
+  Tensor out(std::move(impl));
+  out.copy_(*this);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // In place (not recorded)
 
 Tensor& Tensor::fill_(double value) {
-  check_cpu(*this, "fill_");
+  if (device().is_cuda()) {
+    cuda_kernel(&CudaKernels::fill, *this, "fill_")(*this, value);
+    return *this;
+  }
   dispatch(dtype(), [&]<typename T>() {
     const T v = static_cast<T>(value);
     if (is_contiguous()) {
@@ -434,11 +451,15 @@ Tensor& Tensor::fill_(double value) {
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
-  check_cpu(*this, "copy_");
-  check_cpu(src, "copy_");
   const Shape sh = broadcast_shapes(src.shape(), shape(), "copy_");
   if (sh != shape())
     throw std::invalid_argument("copy_: source of shape " + shape_str(src.shape()) + " does not broadcast to " + shape_str(shape()));
+  // Across devices: bring the source over first (to() copies whole contiguous buffers), then copy on this device.
+  if (src.device() != device()) return copy_(src.to(device()));
+  if (device().is_cuda()) {
+    cuda_kernel(&CudaKernels::copy, *this, "copy_")(*this, src);
+    return *this;
+  }
   const Shape src_strides = broadcast_strides(src, shape());
   dispatch(dtype(), [&]<typename D>() {
     dispatch(src.dtype(), [&]<typename S>() { strided_copy<D, S>(*this, src, src_strides); });
@@ -447,13 +468,17 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
-  check_cpu(*this, "add_");
+  check_same_device(*this, other, "add_");
   if (other.dtype() != dtype())
     throw std::invalid_argument(std::string("add_: dtype ") + dtype_name(other.dtype()) + " added into " + dtype_name(dtype()));
   if (!is_contiguous()) throw std::invalid_argument("add_: the destination must be contiguous");
   const Shape sh = broadcast_shapes(other.shape(), shape(), "add_");
   if (sh != shape())
     throw std::invalid_argument("add_: shape " + shape_str(other.shape()) + " does not broadcast to " + shape_str(shape()));
+  if (device().is_cuda()) {
+    cuda_kernel(&CudaKernels::binary, *this, "add_")(*this, other, *this, functors::AddScaled{alpha});
+    return *this;
+  }
   dispatch(dtype(), [&]<typename T>() {
     T* y = data<T>();
     const T a = static_cast<T>(alpha);
@@ -481,8 +506,11 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 }
 
 Tensor& Tensor::mul_(double value) {
-  check_cpu(*this, "mul_");
   if (!is_contiguous()) throw std::invalid_argument("mul_: the tensor must be contiguous");
+  if (device().is_cuda()) {
+    cuda_kernel(&CudaKernels::unary, *this, "mul_")(*this, *this, functors::MulScalar{value});
+    return *this;
+  }
   dispatch(dtype(), [&]<typename T>() {
     T* y = data<T>();
     const T v = static_cast<T>(value);
@@ -504,9 +532,8 @@ Tensor ones_like(const Tensor& t) { return ones(t.shape(), {.dtype = t.dtype(), 
 Tensor full(const Shape& shape, double value, TensorOptions options) {
   const bool requires_grad = options.requires_grad;
   options.requires_grad = false;
-  Tensor t = Tensor::empty(shape, {.dtype = options.dtype, .device = Device::cpu()});
+  Tensor t = Tensor::empty(shape, {.dtype = options.dtype, .device = options.device});
   t.fill_(value);
-  if (!options.device.is_cpu()) t = t.to(options.device);
   if (requires_grad) t.requires_grad_(true);
   return t;
 }

@@ -20,11 +20,17 @@ std::string describe_entry(const std::string& kind, const std::string& name, con
   return kind + " '" + name + "' " + shape_str(t.shape()) + " " + dtype_name(t.dtype());
 }
 
-// Every rank's value of `local`, gathered.
-std::vector<std::int64_t> allgather_value(ProcessGroup& group, std::int64_t local) {
-  Tensor in = from_vector<std::int64_t>({local}, {1});
+// Where the replica's parameters live, and so where the group's collectives run (NCCL's on the rank's GPU).
+Device device_of(const nn::Module& module) {
+  const std::vector<Tensor> params = module.parameters();
+  return params.empty() ? Device::cpu() : params.front().device();
+}
+
+// Every rank's value of `local`, gathered. `device` is where the group's collectives run (NCCL's on a GPU).
+std::vector<std::int64_t> allgather_value(ProcessGroup& group, std::int64_t local, Device device) {
+  Tensor in = from_vector<std::int64_t>({local}, {1}).to(device);
   std::vector<Tensor> out;
-  for (int r = 0; r < group.size(); ++r) out.push_back(zeros({1}, {.dtype = DType::Int64}));
+  for (int r = 0; r < group.size(); ++r) out.push_back(zeros({1}, {.dtype = DType::Int64, .device = device}));
   group.allgather(out, in)->wait();
   std::vector<std::int64_t> values;
   for (const Tensor& t : out) values.push_back(t.item<std::int64_t>());
@@ -32,14 +38,14 @@ std::vector<std::int64_t> allgather_value(ProcessGroup& group, std::int64_t loca
 }
 
 // Every rank's `text`, gathered (padded to the longest).
-std::vector<std::string> allgather_text(ProcessGroup& group, const std::string& text) {
+std::vector<std::string> allgather_text(ProcessGroup& group, const std::string& text, Device device) {
   std::int64_t longest = 0;
-  for (std::int64_t n : allgather_value(group, static_cast<std::int64_t>(text.size()))) longest = std::max(longest, n);
+  for (std::int64_t n : allgather_value(group, static_cast<std::int64_t>(text.size()), device)) longest = std::max(longest, n);
   std::vector<std::int64_t> codes(longest, 0);
   for (std::size_t i = 0; i < text.size(); ++i) codes[i] = static_cast<unsigned char>(text[i]);
-  Tensor in = from_vector<std::int64_t>(codes, {longest});
+  Tensor in = from_vector<std::int64_t>(codes, {longest}).to(device);
   std::vector<Tensor> out;
-  for (int r = 0; r < group.size(); ++r) out.push_back(zeros({longest}, {.dtype = DType::Int64}));
+  for (int r = 0; r < group.size(); ++r) out.push_back(zeros({longest}, {.dtype = DType::Int64, .device = device}));
   group.allgather(out, in)->wait();
   std::vector<std::string> texts;
   for (const Tensor& t : out) {
@@ -66,15 +72,16 @@ void DistributedDataParallel::verify_same_structure() {
   for (const auto& [name, t] : module_->named_parameters()) entries.push_back(describe_entry("parameter", name, t));
   for (const auto& [name, t] : module_->named_buffers()) entries.push_back(describe_entry("buffer", name, t));
   const std::string rank_prefix = "DistributedDataParallel: the replicas differ: ";
+  const Device device = device_of(*module_);
 
-  const auto counts = allgather_value(*group_, static_cast<std::int64_t>(entries.size()));
+  const auto counts = allgather_value(*group_, static_cast<std::int64_t>(entries.size()), device);
   std::int64_t common = counts[0];
   for (std::int64_t c : counts) common = std::min(common, c);
   // The first index whose description differs on some rank (or the end of the shortest list).
   for (std::int64_t i = 0; i <= common; ++i) {
     const bool past_end = i == common;
     const std::uint64_t h = past_end ? 0 : std::hash<std::string>{}(entries[i]);
-    const auto hashes = allgather_value(*group_, static_cast<std::int64_t>(h));
+    const auto hashes = allgather_value(*group_, static_cast<std::int64_t>(h), device);
     bool same = true;
     for (std::int64_t v : hashes) same = same && v == hashes[0];
     if (past_end) {
@@ -86,7 +93,7 @@ void DistributedDataParallel::verify_same_structure() {
       throw std::invalid_argument(msg);
     }
     if (same) continue;
-    const auto texts = allgather_text(*group_, entries[i]);
+    const auto texts = allgather_text(*group_, entries[i], device);
     std::string msg = rank_prefix + "entry #" + std::to_string(i) + " is";
     for (std::size_t r = 0; r < texts.size(); ++r) msg += (r ? ", " : " ") + texts[r] + " on rank " + std::to_string(r);
     throw std::invalid_argument(msg);
@@ -129,7 +136,7 @@ Tensor DistributedDataParallel::forward(const Tensor& x) {
 
 void DistributedDataParallel::check_replicas() {
   const std::uint64_t mine = nn::fingerprint(module_->parameters());
-  const auto all = allgather_value(*group_, static_cast<std::int64_t>(mine));
+  const auto all = allgather_value(*group_, static_cast<std::int64_t>(mine), device_of(*module_));
   std::string diverged;
   for (std::size_t r = 1; r < all.size(); ++r)
     if (all[r] != all[0]) diverged += (diverged.empty() ? "" : ", ") + std::to_string(r);

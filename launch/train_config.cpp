@@ -31,6 +31,9 @@ int parse_train_args(int argc, char** argv, bool print, TrainConfig& c) {
   app.add_option("--schedule", c.schedule, "none | cosine | step")->check(CLI::IsMember({"none", "cosine", "step"}));
   app.add_option("--warmup-steps", c.warmup_steps);
   app.add_option("--threads", c.threads, "threads per rank (default: OMP_NUM_THREADS, else 1)")->check(CLI::PositiveNumber);
+  app.add_option("--device", c.device, "cpu | cuda (each rank uses the GPU numbered by its rank on its host)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_flag("--allow-tf32", c.allow_tf32, "with --device cuda: float32 GEMMs on TF32 tensor cores (faster, 10-bit mantissa products)");
   app.add_option("--seed", c.seed);
   app.add_option("--data-dir", c.data_dir, "folder with the Fashion-MNIST .gz files");
   app.add_option("--train-samples", c.train_samples, "use only the first N training samples (0: all)");

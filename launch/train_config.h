@@ -23,6 +23,8 @@ struct TrainConfig {
   std::string schedule;           // none | cosine | step; empty: the recipe's
   int warmup_steps = -1;
   int threads = 1;                // per rank; default: OMP_NUM_THREADS, else 1
+  std::string device = "cpu";     // cpu | cuda (each rank takes the GPU of its local rank)
+  bool allow_tf32 = false;        // float32 GEMMs on TF32 tensor cores (--device cuda)
   std::uint64_t seed = 0;
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::int64_t train_samples = 0; // 0: all

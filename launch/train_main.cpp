@@ -52,6 +52,7 @@
 #include <lamina/nn/sampler.h>
 #include <lamina/nn/training.h>
 
+#include "device_selection.h"
 #include "metrics_log.h"
 #include "progress.h"
 #include "train_config.h"
@@ -220,10 +221,12 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   distributed::ProcessGroupOptions group_options;
   group_options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(config.collective_timeout * 1000));
   auto group = std::make_shared<distributed::MpiProcessGroup>(group_options);
+  Device device;
+  on_every_rank(*group, [&] { device = launch::select_device(config.device, config.allow_tf32, env); });
   if (leader) {
-    std::printf("lamina-train: %d rank(s) on %s; device cpu; %d thread(s) per rank; collective timeout %g s\n",
-                env.world_size, distributed::describe_placement(env.hostnames).c_str(), config.threads,
-                config.collective_timeout);
+    std::printf("lamina-train: %d rank(s) on %s; device %s; %d thread(s) per rank; collective timeout %g s\n",
+                env.world_size, distributed::describe_placement(env.hostnames).c_str(),
+                device.is_cpu() ? "cpu" : "cuda (the local rank's GPU)", config.threads, config.collective_timeout);
     // A host that disappears is handled by mpirun only if it notices before a collective times out: once the job
     // is aborting, mpirun waits for the lost host's daemon until TCP gives up (about 15 minutes).
     const bool several_hosts = std::set<std::string>(env.hostnames.begin(), env.hostnames.end()).size() > 1;
@@ -245,6 +248,9 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   StridedSampler test_sampler(test.size(), env.world_rank, env.world_size);
   nn::DataLoader train_loader(train, per_rank_batch, train_sampler);
   nn::DataLoader test_loader(test, 1024, test_sampler);
+  // Batches in page-locked memory: their copies to the GPU run at the bus's full speed.
+  train_loader.set_pin_memory(device.is_cuda());
+  test_loader.set_pin_memory(device.is_cuda());
   const std::int64_t steps_per_epoch = train_loader.size();
 
   std::shared_ptr<nn::Module> model = launch::make_model(config);
@@ -263,12 +269,14 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   }
   if (!config.init_from.empty())
     on_every_rank(*group, [&] { nn::load_model_state(*model, nn::load_npz(config.init_from), config.init_from); });
+  model->to(device);
   std::shared_ptr<nn::Module> replica = model;
   std::shared_ptr<distributed::DistributedDataParallel> ddp;
   if (env.world_size > 1) {
     const auto cap = static_cast<std::size_t>(config.bucket_cap_mb * (1 << 20));
     replica = ddp = std::make_shared<distributed::DistributedDataParallel>(
-        model, group, distributed::DdpOptions{.bucket_cap_bytes = cap, .first_bucket_cap_bytes = std::min<std::size_t>(cap, 1 << 20)});
+        model, launch::gradient_group(device, group, group_options),
+        distributed::DdpOptions{.bucket_cap_bytes = cap, .first_bucket_cap_bytes = std::min<std::size_t>(cap, 1 << 20)});
   }
   distributed::StepTrace trace;
   auto optimizer = launch::make_optimizer(config, replica->named_parameters());

@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include <lamina/core/autograd.h>
-#include <lamina/core/checks.h>
 #include <lamina/core/parallel.h>
 #include <lamina/nn/update_rules.h>
 
@@ -31,10 +30,13 @@ void Adam::step() {
                          1 - std::pow(options_.beta1, t), 1 - std::pow(options_.beta2, t), decoupled_};
   for (auto& [name, p] : parameters_) {
     if (p.is_deferred() || !p.grad().defined()) continue;
-    check_cpu(p, "Adam::step");
     const Tensor g = p.grad().contiguous();
     Tensor m = state("exp_avg", name, p);
     Tensor v = state("exp_avg_sq", name, p);
+    if (!p.device().is_cpu()) {
+      rules::apply_with_ops(rule, p, g, m, v);
+      continue;
+    }
     dispatch_floating(p.dtype(), "Adam::step", [&]<typename T>() {
       T* pp = p.data<T>();
       const T* pg = g.data<T>();

@@ -48,6 +48,7 @@ void DataLoader::next() {
   const std::int64_t start = end_;
   end_ = std::min(start + batch_size_, stop_);
   batch_ = dataset_.get_batch(std::span<const std::int64_t>(order_.data() + start, static_cast<std::size_t>(end_ - start)));
+  if (pin_memory_) batch_ = Batch{batch_.inputs.pin_memory(), batch_.targets.pin_memory()};
   // The sampler's state counts this batch as handed out, so a checkpoint taken while it is in use resumes after it;
   // after an epoch's last batch the state points at the start of the next epoch.
   if (end_ == stop_)

@@ -55,6 +55,8 @@ class DataLoader {
   // Batches in a full epoch.
   std::int64_t size() const;
   std::int64_t batch_size() const { return batch_size_; }
+  // Hand out batches in page-locked host memory (needs lamina::cuda), for fast copies to a GPU.
+  void set_pin_memory(bool on) { pin_memory_ = on; }
 
  private:
   void next();
@@ -69,6 +71,7 @@ class DataLoader {
   std::int64_t end_ = 0;
   std::int64_t stop_ = 0;
   bool done_ = true;
+  bool pin_memory_ = false;
   Batch batch_;
 };
 

@@ -148,7 +148,7 @@ void Module::materialize(const std::string& name, const Shape& shape) {
     NoGradGuard no_grad;
     slot.init(fresh, init_generator());
   }
-  rebind(slot.tensor, fresh);
+  rebind(slot.tensor, fresh.to(device_));
   slot.tensor.impl().deferred = false;
 }
 
@@ -288,6 +288,7 @@ void Module::train(bool on) {
 }
 
 void Module::to(Device device) {
+  apply([device](Module& m) { m.device_ = device; });
   auto move = [&](const Tensor& t) {
     if (!t.defined() || t.is_deferred() || t.device() == device) return;
     rebind(t, t.detach().to(device));

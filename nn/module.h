@@ -127,6 +127,7 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> buffers_;
   bool training_ = true;
   DType dtype_ = DType::Float32;  // for parameters materialized later
+  Device device_ = Device::cpu();  // likewise (they are initialized on the host, then moved)
 };
 
 // A member that creates a child module and registers it with its owner under `name`:

@@ -3,7 +3,6 @@
 #include <stdexcept>
 
 #include <lamina/core/autograd.h>
-#include <lamina/core/checks.h>
 #include <lamina/core/parallel.h>
 #include <lamina/nn/update_rules.h>
 
@@ -24,12 +23,15 @@ void SGD::step() {
   NoGradGuard no_grad;
   for (auto& [name, p] : parameters_) {
     if (p.is_deferred() || !p.grad().defined()) continue;
-    check_cpu(p, "SGD::step");
     const Tensor g = p.grad().contiguous();
     const bool with_momentum = options_.momentum != 0;
     const bool first = with_momentum && !has_state("momentum_buffer", name);
     Tensor buf = with_momentum ? state("momentum_buffer", name, p) : Tensor();
     const rules::Sgd rule{lr_, options_.momentum, options_.dampening, options_.weight_decay, options_.nesterov, first};
+    if (!p.device().is_cpu()) {
+      rules::apply_with_ops(rule, p, g, buf);
+      continue;
+    }
     dispatch_floating(p.dtype(), "SGD::step", [&]<typename T>() {
       T* pp = p.data<T>();
       const T* pg = g.data<T>();

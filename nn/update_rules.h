@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <lamina/core/functors.h>
+#include <lamina/core/tensor.h>
 
 namespace lamina::nn::rules {
 
@@ -36,5 +37,10 @@ struct Adam {
     p -= T(lr / bias1) * m / denom;
   }
 };
+
+// The same updates as whole-tensor ops, for parameters whose memory the host loops cannot touch (CUDA tensors):
+// each op runs on the parameter's device. Tested against the element rules above on the CPU.
+void apply_with_ops(const Sgd& rule, Tensor& p, const Tensor& g, Tensor& buf);
+void apply_with_ops(const Adam& rule, Tensor& p, const Tensor& g, Tensor& m, Tensor& v);
 
 }  // namespace lamina::nn::rules

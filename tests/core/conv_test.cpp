@@ -255,6 +255,31 @@ TEST(Im2col, Col2imIsTheAdjoint) {
   for (std::int64_t r = 0; r < rows; ++r) EXPECT_EQ(col[r * ld + cols], 123.0) << "wrote past the row";
 }
 
+// The one-element forms (a GPU thread each) give what the CPU's row and channel forms give, entry by entry, for
+// geometries with stride, padding and dilation on either axis.
+TEST(Im2col, ElementFormsMatchTheRowForms) {
+  for (kernels::ConvGeometry g : {kernels::ConvGeometry{2, 7, 6, 3, 2, 2, 1, 1, 2, 2, 3, 0, 0},
+                                  kernels::ConvGeometry{3, 9, 8, 3, 3, 2, 3, 1, 0, 1, 1, 0, 0},
+                                  kernels::ConvGeometry{1, 5, 5, 2, 2, 2, 2, 0, 0, 1, 1, 0, 0}}) {
+    g.out_h = kernels::conv_out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation_h);
+    g.out_w = kernels::conv_out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation_w);
+    const std::int64_t batch = 3, rows = g.channels * g.kernel_h * g.kernel_w, cols = g.out_h * g.out_w * batch;
+    const std::vector<double> x = seq({g.channels, g.height, g.width, batch}).to_vector<double>();
+    const std::vector<double> c = seq({rows, cols}, 0.53, 0.7).to_vector<double>();
+    std::vector<double> col(rows * cols), back(x.size());
+    for (std::int64_t r = 0; r < rows; ++r) kernels::im2col_row(g, batch, x.data(), col.data() + r * cols, r);
+    for (std::int64_t ch = 0; ch < g.channels; ++ch) kernels::col2im_channel(g, batch, c.data(), cols, back.data(), ch);
+    for (std::int64_t k = 0; k < rows * cols; ++k)
+      ASSERT_EQ(kernels::im2col_element(g, batch, x.data(), k, 0.0), col[k]) << "column entry " << k;
+    // Padding reads the given value (max pooling pads with -infinity).
+    if (g.pad_h > 0) {
+      EXPECT_EQ(kernels::im2col_element(g, batch, x.data(), 0, -7.0), -7.0);
+    }
+    for (std::int64_t k = 0; k < static_cast<std::int64_t>(x.size()); ++k)
+      ASSERT_NEAR(kernels::col2im_element(g, batch, c.data(), cols, k), back[k], 1e-12) << "input element " << k;
+  }
+}
+
 TEST(Conv2d, ChannelMismatchNamesBothShapes) {
   const std::string m = message_of<std::invalid_argument>([] { conv2d(zeros({2, 3, 8, 8}), zeros({6, 4, 3, 3})); });
   EXPECT_NE(m.find("conv2d"), std::string::npos) << m;

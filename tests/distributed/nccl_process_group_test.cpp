@@ -8,9 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <lamina/distributed/distributed_data_parallel.h>
 #include <lamina/distributed/environment.h>
 #include <lamina/distributed/nccl_process_group.h>
 #include <lamina/lamina.h>
+#include <lamina/nn/mlp.h>
 
 using namespace lamina;
 using namespace lamina::distributed;
@@ -141,5 +143,38 @@ TEST(NcclProcessGroup, SignatureMismatchFailsOnEveryRank) {
   } catch (const CollectiveError& e) {
     EXPECT_NE(std::string(e.what()).find("rank 0 called allreduce(sum, 16 bytes of float32, sequence 0)"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("allreduce(sum, 32 bytes of float32, sequence 0)"), std::string::npos) << e.what();
+  }
+}
+
+// DDP with each rank's replica on its own GPU, gradients averaged over NCCL: they equal the ranks' CPU gradients
+// averaged over MPI.
+TEST(NcclProcessGroup, DdpOnTheRanksGpusAveragesGradientsLikeTheCpu) {
+  SKIP_WITHOUT_GPUS();
+  const int rank = environment().world_rank, device = environment().local_rank;
+  manual_seed(5);
+  auto model = std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {16}});
+  nn::MLP reference(nn::MLPOptions{.hidden = {16}});
+  model->eval();
+  (*model)(randn({2, 12}));
+  reference(randn({2, 12}));
+  reference.load_state_dict(model->state_dict());
+  model->to(Device::cuda(device));
+  auto group = std::make_shared<NcclProcessGroup>(ProcessGroupOptions{}, MPI_COMM_WORLD, device);
+  DistributedDataParallel ddp(model, group);
+
+  Generator gen(100 + rank);  // each rank its own batch
+  const Tensor x = randn({8, 12}, {}, 0.0, 1.0, &gen);
+  const Tensor y = from_vector<std::int64_t>({0, 1, 2, 3, 4, 5, 6, 7}, {8});
+  cross_entropy(ddp(x.to(Device::cuda(device))), y.to(Device::cuda(device))).backward();
+  cross_entropy(reference(x), y).backward();
+
+  const auto gpu_params = model->named_parameters();
+  const auto cpu_params = reference.named_parameters();
+  for (std::size_t i = 0; i < cpu_params.size(); ++i) {
+    std::vector<double> expected = cpu_params[i].second.grad().to_vector<double>();
+    MPI_Allreduce(MPI_IN_PLACE, expected.data(), static_cast<int>(expected.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    const std::vector<double> got = gpu_params[i].second.grad().to_vector<double>();
+    for (std::size_t k = 0; k < got.size(); ++k)
+      ASSERT_NEAR(got[k], expected[k] / group->size(), 1e-5) << cpu_params[i].first << " element " << k;
   }
 }
