@@ -6,7 +6,7 @@
 
 #include <lamina/core/block_cache.h>
 
-#include "error_message.h"
+#include "expect.h"
 
 using namespace lamina;
 

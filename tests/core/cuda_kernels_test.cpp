@@ -5,7 +5,7 @@
 #include <lamina/core/cuda_kernels.h>
 #include <lamina/lamina.h>
 
-#include "error_message.h"
+#include "expect.h"
 #include "host_device.h"
 
 using namespace lamina;
