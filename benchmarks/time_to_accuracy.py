@@ -3,12 +3,12 @@
 accuracy, lamina (`mpirun -np R lamina-train --target-accuracy A`) against PyTorch 1.13 with the same recipe
 (time_to_accuracy_pytorch.py: DistributedDataParallel over gloo at 2 ranks), 1 thread per rank, 1 and 2 ranks.
 
-The recipe is lamina-train's default (SGD, Nesterov momentum 0.9, weight decay 5e-4, lr 0.1 with 100 warm-up
-steps then cosine decay over 10 epochs, global batch 256, standardized inputs); LeNet is the ReLU, max-pooling,
-BatchNorm variant. Targets: MLP 0.85, LeNet 0.87 test accuracy, checked after every epoch on the whole test set;
-the time runs from the first training step to the end of the evaluation that reaches the target (data loading and
-start-up are left out on both sides). The repetitions are seeds (initialization and data order differ), run side
-by side, alternating which side goes first; the figure is the median over the seeds.
+The recipe is lamina-train's default (SGD, Nesterov momentum 0.9, weight decay 5e-4, lr 0.1 with 100 warm-up steps
+then cosine decay over 10 epochs, global batch 256, standardized inputs, each epoch's partial last batch dropped);
+LeNet is the ReLU, max-pooling, BatchNorm variant. Targets: MLP 0.85, LeNet 0.87 test accuracy, checked after every
+epoch on the whole test set; the time runs from the first training step to the end of the evaluation that reaches
+the target (data loading and start-up are left out on both sides). The repetitions are seeds (initialization and
+data order differ), run side by side, alternating which side goes first; the figure is the median over the seeds.
 
     benchmarks/time_to_accuracy.py --quick|--full --out DIR [--build DIR]  writes DIR/time_to_accuracy.{json,csv}
 

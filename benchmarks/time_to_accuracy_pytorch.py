@@ -4,12 +4,12 @@ Fashion-MNIST, in PyTorch 1.13, on 1 rank or N ranks with DistributedDataParalle
 first epoch whose test accuracy reaches --target.
 
 The recipe is lamina-train's default one: global batch 256 split evenly over the ranks, SGD with Nesterov momentum
-0.9 and weight decay 5e-4, lr 0.1 warmed up linearly over 100 steps then cosine-decayed to 0 at the end of
---epochs, inputs scaled to [0, 1] then standardized with mean 0.2860 and std 0.3530; each framework's default
-initialization. Models: the MLP 784-256-10 (ReLU), LeNet with ReLU, max pooling and BatchNorm (no bias before a
-BatchNorm), as lamina's nn::MLP and nn::LeNet. Each epoch reshuffles with a seeded permutation that every rank
-draws alike, rank r taking every N-th sample from r (as lamina's DistributedSampler); the test set is split the
-same way and the correct counts summed.
+0.9 and weight decay 5e-4, lr 0.1 warmed up linearly over 100 steps then cosine-decayed to 0 at the end of --epochs,
+each epoch's partial last batch dropped, inputs scaled to [0, 1] then standardized with mean 0.2860 and std 0.3530;
+each framework's default initialization. Models: the MLP 784-256-10 (ReLU), LeNet with ReLU, max pooling and
+BatchNorm (no bias before a BatchNorm), as lamina's nn::MLP and nn::LeNet. Each epoch reshuffles with a seeded
+permutation that every rank draws alike, rank r taking every N-th sample from r (as lamina's DistributedSampler);
+the test set is split the same way and the correct counts summed.
 
     /usr/bin/python3 benchmarks/time_to_accuracy_pytorch.py --model mlp --ranks 2 --target 0.85
 

@@ -99,6 +99,7 @@ int parse_train_args(int argc, char** argv, bool print, TrainConfig& c) {
 void apply_recipe(TrainConfig& c) {
   if (c.recipe == "d2l") {
     c.standardize = false;
+    c.drop_last = false;
     if (c.optimizer.empty()) c.optimizer = "sgd";
     if (c.lr < 0) c.lr = c.model == "lenet-sigmoid" ? 0.9 : 0.1;
     if (c.momentum < 0) c.momentum = 0;
@@ -163,7 +164,8 @@ std::map<std::string, std::string> run_identity(const TrainConfig& c, std::int64
           {"seed", std::to_string(c.seed)},
           {"train_samples", std::to_string(train_samples)},
           {"resnet_width", std::to_string(c.resnet_width)},
-          {"standardize", c.standardize ? "true" : "false"}};
+          {"standardize", c.standardize ? "true" : "false"},
+          {"drop_last", c.drop_last ? "true" : "false"}};
 }
 
 std::string describe(const TrainConfig& c) {
@@ -175,6 +177,7 @@ std::string describe(const TrainConfig& c) {
   os << ", schedule " << c.schedule;
   if (c.warmup_steps > 0) os << " after " << c.warmup_steps << " warm-up steps";
   os << ", seed " << c.seed << (c.standardize ? ", standardized input" : ", raw [0,1] input");
+  if (c.drop_last) os << ", partial last batch dropped";
   return os.str();
 }
 

@@ -35,6 +35,7 @@ struct TrainConfig {
   double target_accuracy = 0;     // > 0: stop after the first epoch whose test accuracy reaches it
   std::int64_t resnet_width = 64;
   bool standardize = true;
+  bool drop_last = true;          // training drops each epoch's partial last batch (the global batch never shrinks)
   double collective_timeout = 300;  // seconds a rank waits in a collective for its peers before the job ends
   // For the failure and resume tests only (hidden flags): after global step fail_at_step (from 1; after that step's
   // checkpoint when one is due), rank fail_rank fails as fail_mode says: throw | exit | kill | segv | hang (stops,
@@ -59,7 +60,8 @@ int parse_train_args(int argc, char** argv, bool print, TrainConfig& config);
 
 // Fills the flags left at "recipe default" (-1 or empty) from the recipe:
 //   d2l:     plain SGD, no normalization, no schedule; lr 0.1 (MLP) or 0.9 (sigmoid LeNet) — d2l.ai's chapter setup.
-//   default: SGD with Nesterov momentum 0.9, weight decay 5e-4, linear warm-up then cosine decay, standardized input.
+//   default: SGD with Nesterov momentum 0.9, weight decay 5e-4, linear warm-up then cosine decay, standardized input,
+//            each epoch's partial last batch dropped.
 void apply_recipe(TrainConfig& config);
 
 std::shared_ptr<nn::Module> make_model(const TrainConfig& config);

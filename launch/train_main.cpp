@@ -246,7 +246,7 @@ int run(int argc, char** argv, const distributed::Environment& env) {
   const std::int64_t per_rank_batch = config.batch_size / env.world_size;
   distributed::DistributedSampler train_sampler(train.size(), env.world_rank, env.world_size, {.seed = config.seed});
   StridedSampler test_sampler(test.size(), env.world_rank, env.world_size);
-  nn::DataLoader train_loader(train, per_rank_batch, train_sampler);
+  nn::DataLoader train_loader(train, per_rank_batch, train_sampler, config.drop_last);
   nn::DataLoader test_loader(test, 1024, test_sampler);
   // Batches in page-locked memory: their copies to the GPU run at the bus's full speed.
   train_loader.set_pin_memory(device.is_cuda());
