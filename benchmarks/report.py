@@ -180,7 +180,7 @@ class Report:
         self.lines.append("## 5. Time to accuracy: lamina against PyTorch 1.13 (DDP over gloo at 2 ranks)\n")
         self.lines.append("lamina-train's default recipe on both sides (SGD, Nesterov momentum 0.9, weight decay 5e-4, "
                           "lr 0.1, 100 warm-up steps then cosine over 10 epochs, global batch 256, standardized "
-                          "inputs; LeNet with ReLU, max pooling and BatchNorm), 1 thread per rank. Wall time from the "
+                          "inputs, partial last batch dropped; LeNet with ReLU, max pooling and BatchNorm), 1 thread per rank. Wall time from the "
                           "first step to the end of the evaluation (whole test set, after every epoch) that reaches "
                           "the target; start-up and data loading left out on both sides. Repetitions are seeds; the "
                           "figure is the median over them. Ratio lamina / PyTorch: lower is better.\n")
