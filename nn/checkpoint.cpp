@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <cerrno>
@@ -23,6 +24,7 @@
 #include <fstream>
 #include <memory>
 #include <streambuf>
+#include <thread>
 
 #include <boost/archive/archive_exception.hpp>
 #include <boost/archive/binary_iarchive.hpp>
@@ -40,8 +42,8 @@ constexpr std::size_t kHeaderSize = 40;
 constexpr std::uint64_t kUnfinished = ~std::uint64_t{0};
 constexpr unsigned kArchiveFlags = boost::archive::no_header | boost::archive::no_codecvt;
 constexpr std::size_t kBufferBytes = std::size_t{4} << 20;
-// A load reads the file in pieces this size and hashes each right after its read, while it is still in the core's
-// L2 cache (2 MiB here): with 4 MiB pieces the hash re-read every byte from memory. Much smaller pieces (256 KiB)
+// A load reads the file in pieces this size, and another thread hashes each piece right after its read, while it is
+// still in the cache: with 4 MiB pieces the hash re-read every byte from memory. Much smaller pieces (256 KiB)
 // make a cold read slower: the disk then gets smaller requests.
 constexpr std::size_t kLoadPieceBytes = std::size_t{1} << 20;
 constexpr std::uint8_t kMaxRank = 16;
@@ -175,6 +177,58 @@ class HashingFileWriter : public std::streambuf {
   std::uint64_t payload_bytes_ = 0;
   std::vector<char> buffer_;
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state_;
+};
+
+// Hashes a buffer on a thread of its own while the caller is still filling it, front to back. A load from the page
+// cache is a copy at ~5.6 GB/s here and XXH3 runs at ~25 GB/s: one after the other, the hash made a warm load 0.75x
+// as fast as a plain read; side by side, it costs about nothing.
+class BackgroundHasher {
+ public:
+  BackgroundHasher(const std::uint8_t* data, std::uint64_t size)
+      : data_(data), size_(size), thread_([this] { run(); }) {}
+  BackgroundHasher(const BackgroundHasher&) = delete;
+  BackgroundHasher& operator=(const BackgroundHasher&) = delete;
+  ~BackgroundHasher() {
+    if (!thread_.joinable()) return;
+    publish(kAbandoned);  // the caller failed before filling the buffer: stop where the hash is
+    thread_.join();
+  }
+
+  // Bytes [0, n) of the buffer are filled.
+  void filled(std::uint64_t n) { publish(n); }
+
+  // The hash of the whole buffer, once filled(size) was called.
+  std::uint64_t digest() {
+    thread_.join();
+    return digest_;
+  }
+
+ private:
+  static constexpr std::uint64_t kAbandoned = ~std::uint64_t{0};
+
+  void publish(std::uint64_t n) {
+    filled_.store(n, std::memory_order_release);
+    filled_.notify_one();
+  }
+
+  void run() {
+    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
+    XXH3_64bits_reset(state.get());
+    for (std::uint64_t done = 0; done < size_;) {
+      filled_.wait(done, std::memory_order_acquire);
+      const std::uint64_t ready = filled_.load(std::memory_order_acquire);
+      if (ready == kAbandoned) return;
+      XXH3_64bits_update(state.get(), data_ + done, static_cast<std::size_t>(ready - done));
+      done = ready;
+    }
+    digest_ = XXH3_64bits_digest(state.get());
+  }
+
+  const std::uint8_t* data_;
+  const std::uint64_t size_;
+  std::atomic<std::uint64_t> filled_{0};
+  std::uint64_t digest_ = 0;
+  std::thread thread_;  // last: it starts once the members above exist
 };
 
 // The payload's way back, from memory. Tensor data is not read through it but skipped (seekoff), since the
@@ -517,20 +571,18 @@ Checkpoint load_checkpoint(const std::string& path) {
   const Header header = decode_header(header_bytes.data(), file_size, path);
 
   // The whole file goes into one aligned block (the tensors will be views into it), read in pieces that are hashed
-  // while they are still in the CPU's cache. Nothing is interpreted before the checksum matches.
+  // as they arrive. Nothing is interpreted before the checksum matches.
   Tensor block = Tensor::empty({static_cast<std::int64_t>((file_size + 7) / 8)}, {.dtype = DType::Int64});
   auto* bytes = static_cast<std::uint8_t*>(block.raw_data());
   std::memcpy(bytes, header_bytes.data(), kHeaderSize);
-  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
-  XXH3_64bits_reset(state.get());
+  BackgroundHasher hasher(bytes + kHeaderSize, file_size - kHeaderSize);
   for (std::uint64_t at = kHeaderSize; at < file_size;) {
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(file_size - at, kLoadPieceBytes));
     if (!read_all(f.fd, reinterpret_cast<char*>(bytes + at), n, path)) throw CheckpointError(path, "the file shrank while it was read");
-    XXH3_64bits_update(state.get(), bytes + at, n);
     at += n;
+    hasher.filled(at - kHeaderSize);
   }
-  if (XXH3_64bits_digest(state.get()) != header.payload_checksum)
-    throw CheckpointError(path, "damaged payload (checksum mismatch)");
+  if (hasher.digest() != header.payload_checksum) throw CheckpointError(path, "damaged payload (checksum mismatch)");
   return parse_payload(bytes + kHeaderSize, header.payload_size, block, path);
 }
 
