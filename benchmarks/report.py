@@ -309,6 +309,7 @@ class Report:
         for model in dict.fromkeys(r["model"] for r in recs):
             for scaling in ("weak", "strong"):
                 for n in sorted({r["ranks"] for r in recs}):
+                    # 1 rank is one run for both (and for the independent processes): one row, a point on every curve.
                     kind = "weak" if n == 1 else scaling
                     lam, pt = by.get(("lamina", model, kind, n)), by.get(("pytorch", model, kind, n))
                     if not (lam and pt):
