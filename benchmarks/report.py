@@ -128,7 +128,8 @@ def line_plot(path, ylabel, xlabel, panels, logx=False, xtics=None):
             script += [f"$p{i}_{k} << EOD"] + [f"{x} {y:.6g}" for x, y in points] + ["EOD"]
             plots.append(f"$p{i}_{k} with linespoints lw 2 pt 7 ps 0.7 lc rgb '{colors[k % len(colors)]}' "
                          f"title '{name}'")
-        plots += [f"{y} with lines dashtype {j + 2} linecolor rgb 'black' title '{t}'" for j, (y, t) in enumerate(hlines)]
+        plots += [f"{y} with lines dashtype {j + 2} linecolor rgb 'black' title '{t}'"
+                  for j, (y, t) in enumerate(hlines)]
         script += [f"set title '{title}'", "plot " + ", ".join(plots)]
     script.append("unset multiplot")
     subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True, check=True)
@@ -239,7 +240,7 @@ class Report:
 
     # --- 3. communication ---
     def allreduce(self, recs):
-        self.lines.append("## 3. Communication: all-reduce, lamina's MpiProcessGroup against raw MPI_Allreduce and gloo\n")
+        self.lines.append("## 3. Communication: lamina's MpiProcessGroup against raw MPI_Allreduce and gloo\n")
         r0, reps = recs[0], sorted({r["reps"] for r in recs})
         self.lines.append(f"allreduce_benchmark: one MPI job that times `MPI_Allreduce(MPI_IN_PLACE)` of a float32 "
                           f"tensor (sum), `MpiProcessGroup::allreduce(t)->wait()` on the same tensor (with and without "
@@ -321,7 +322,8 @@ class Report:
                                      pt["ms_median"], lam["ms_median"] / pt["ms_median"], f"{lam['samples_per_s']:.0f}",
                                      f"{pt['samples_per_s']:.0f}", spread(lam), spread(pt), spread(ceiling),
                                      f"≥ {target}" if target else "—",
-                                     verdict(lam["efficiency"], target, False) if target else "—", lam["load1_median"]])
+                                     verdict(lam["efficiency"], target, False) if target else "—",
+                                     lam["load1_median"]])
                     if target:
                         self.target(f"weak scaling {model}, 2 ranks: lamina efficiency (PyTorch DDP gloo in the same "
                                     f"run: {pt['efficiency']:.3f})", lam["efficiency"], f"≥ {target}",
@@ -422,8 +424,9 @@ class Report:
         inputs = json.load(open(inputs_path)) if os.path.exists(inputs_path) else {}
         speedup = recs[0].get("gpu_speedup", 1)
         source = inputs.get("source", "the measurements in this folder")
+        divided = f", divided by {speedup:g}" if speedup != 1 else ""
         self.lines.append(f"cost_model.py; its inputs: {source}. Per rank at batch b: compute T_c = c·b (c: "
-                          f"lamina's 1-rank step at batch 256 / 256, this machine's core{f', divided by {speedup:g}' if speedup != 1 else ''}); ring all-reduce of the "
+                          f"lamina's 1-rank step at batch 256 / 256, this machine's core{divided}); ring all-reduce of the "
                           f"gradients G: T_r(N) = 2(N−1)α + 2(N−1)/N·G·β; a step is T_c + T_r without overlap, "
                           f"T_c + max(0, T_r − ⅔T_c) with overlap (every bucket hidden as far as backward lasts: an "
                           f"upper bound). Weak scaling: batch 256 per rank, efficiency T(1)/T(N); strong: global batch "
