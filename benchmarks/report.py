@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Turns a folder of benchmark results (the lists of records DIR/<name>.json that run.sh's items write, and
-DIR/machine.json) into REPORT.md: the machine and the exact command, one table per benchmark with every
-comparison as a ratio next to its target (met / not met), and PNG plots drawn with gnuplot.
+DIR/machine.json) into REPORT.md: the machine and the exact command, a summary of the targets, then one section
+per item of issue 7 (1 kernels ... 7 cost model; the cost model's inputs from DIR/cost_model_inputs.json), each a
+table with every comparison as a ratio next to its target (met / not met) and a PNG plot drawn with gnuplot.
 
     /usr/bin/python3 benchmarks/report.py --out DIR [--report PATH (default DIR/REPORT.md)]
 
@@ -16,15 +17,24 @@ import subprocess
 from collections import defaultdict
 from statistics import median
 
-# Targets from issue 7 (training step, time to accuracy), issue 5 (checkpoints) and issue 2 (kernels).
+# Targets from issue 7 (training step, all-reduce, scaling, time to accuracy), issue 5 (checkpoints) and issue 2
+# (kernels).
 MATMUL_TARGET, ELEMENTWISE_TARGET = 0.9, 0.7
 STEP_TARGETS = {"mlp": 0.9, "lenet": 1.0}
 RSS_TARGET = 0.5
+ALLREDUCE_RATIO_TARGET, ALLREDUCE_RATIO_SIZES = 0.95, (1 << 20, 2 << 20, 4 << 20, 8 << 20)  # 2 ranks, vs raw MPI
+ALLREDUCE_BUSBW_TARGET, ALLREDUCE_BUSBW_SIZES = 3.5, (32 << 20, 64 << 20)  # 2 ranks, GB/s
+WEAK_SCALING_TARGETS = {"mlp": 0.90, "lenet": 0.95}  # efficiency at 2 ranks
 CHECKPOINT_TARGET = 0.8
-KNOWN = ("kernels", "train_step", "time_to_accuracy", "checkpoint")
+# In the order of issue 7's items: the report's sections and its summary of targets follow it.
+KNOWN = ("kernels", "train_step", "allreduce", "scaling", "time_to_accuracy", "checkpoint", "cost_model")
+ALLREDUCE_NAMES = {"MPI_Allreduce": "raw MPI", "MpiProcessGroup": "lamina",
+                   "MpiProcessGroup, no signature check": "lamina, no signature check", "dist.all_reduce": "gloo"}
 
 
 def fmt(v):
+    if v is None:
+        return "—"
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
     return str(v)
@@ -35,6 +45,28 @@ def verdict(ratio, target, at_most):
         return "—"
     met = ratio <= target if at_most else ratio >= target
     return "met" if met else "**not met**"
+
+
+def size_label(nbytes):
+    return f"{nbytes >> 20} MiB" if nbytes >= 1 << 20 else f"{nbytes >> 10} KiB"
+
+
+def ranks_label(n):
+    return f"{n} (oversubscribed)" if n > 2 else str(n)
+
+
+def run_load(rec):
+    """The load average around a script's run (allreduce.sh and scaling.sh record it in every record)."""
+    priority = " (run at --priority: a session of its own at nice -20)" if rec.get("priority") else ""
+    return f"Load average {rec['load_before']} before, {rec['load_after']} after{priority}"
+
+
+def spread(rec):
+    """A median over repetitions with its min–max."""
+    if rec is None:
+        return None
+    e = f"{rec['efficiency']:.3f}"
+    return f"{e} ({rec['efficiency_min']:.2f}–{rec['efficiency_max']:.2f})" if rec["reps"] > 1 else e
 
 
 def table(header, rows):
@@ -74,6 +106,36 @@ plot {', '.join(plots)}
     return os.path.basename(path)
 
 
+def line_plot(path, ylabel, xlabel, panels, logx=False, xtics=None):
+    """Lines through points (gnuplot, pngcairo), panels side by side: panels is a list of (title, series, hlines),
+    series maps a name to its [(x, y)] (a name keeps its colour in every panel), hlines are (y, title) dashed lines.
+    xtics maps a label to its x. Returns the PNG's name, or None when there is nothing to draw."""
+    names = list(dict.fromkeys(name for _, series, _ in panels for name in series))
+    if not names:
+        return None
+    colors = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
+    script = [f"set terminal pngcairo size {560 * len(panels)},520 font ',9'", f"set output '{path}'",
+              f"set multiplot layout 1,{len(panels)}", f"set xlabel '{xlabel}'", f"set ylabel '{ylabel}'",
+              "set grid", "set key below font ',8'", "set yrange [0:*]"]
+    if logx:
+        script.append("set logscale x 2")
+    if xtics:
+        script.append("set xtics (" + ", ".join(f"'{label}' {x}" for label, x in xtics.items()) + ")")
+    for i, (title, series, hlines) in enumerate(panels):
+        plots = []
+        for name, points in series.items():
+            k = names.index(name)
+            script += [f"$p{i}_{k} << EOD"] + [f"{x} {y:.6g}" for x, y in points] + ["EOD"]
+            plots.append(f"$p{i}_{k} with linespoints lw 2 pt 7 ps 0.7 lc rgb '{colors[k % len(colors)]}' "
+                         f"title '{name}'")
+        plots += [f"{y} with lines dashtype {j + 2} linecolor rgb 'black' title '{t}'"
+                  for j, (y, t) in enumerate(hlines)]
+        script += [f"set title '{title}'", "plot " + ", ".join(plots)]
+    script.append("unset multiplot")
+    subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True, check=True)
+    return os.path.basename(path)
+
+
 class Report:
     def __init__(self, out, report_path):
         self.out, self.report_path = out, report_path
@@ -87,6 +149,7 @@ class Report:
         self.lines.append(f"![{name}]({rel})\n")
 
     def target(self, what, measured, target_text, ok):
+        """A row of the summary; ok None: a figure shown there without a target."""
         self.targets.append((what, measured, target_text, ok))
 
     # --- 1. kernels ---
@@ -175,6 +238,123 @@ class Report:
         self.image(bar_plot(os.path.join(self.out, "train_step.png"), "Training step: lamina / PyTorch",
                             "ratio (lower is better)", labels, series, hline=1.0))
 
+    # --- 3. communication ---
+    def allreduce(self, recs):
+        self.lines.append("## 3. Communication: lamina's MpiProcessGroup against raw MPI_Allreduce and gloo\n")
+        r0, reps = recs[0], sorted({r["reps"] for r in recs})
+        self.lines.append(f"allreduce_benchmark: one MPI job that times `MPI_Allreduce(MPI_IN_PLACE)` of a float32 "
+                          f"tensor (sum), `MpiProcessGroup::allreduce(t)->wait()` on the same tensor (with and without "
+                          f"its signature check) in rotating order, each repetition after a barrier, the slowest rank's "
+                          f"time; then torch.distributed over gloo (`dist.all_reduce`, same sizes and timing). Medians "
+                          f"of {'–'.join(map(str, reps))} repetitions, 1 thread per rank, default malloc. Algorithm "
+                          f"bandwidth = bytes / time; bus bandwidth = 2(n−1)/n · bytes / time (what each rank's link "
+                          f"carries in a ring). Ratio: raw MPI time / lamina time (higher is better). 4 ranks on this "
+                          f"2-core machine are **oversubscribed** (two ranks per core): those rows measure time slicing "
+                          f"as much as communication. {run_load(r0)}.\n")
+        by = defaultdict(dict)
+        for r in recs:
+            by[(r["ranks"], r["bytes"])][ALLREDUCE_NAMES.get(r["variant"], f"{r['impl']} {r['variant']}")] = r
+        rows, series = [], defaultdict(lambda: defaultdict(list))
+        for (n, nbytes), sides in sorted(by.items()):
+            mpi, lam, gloo = sides.get("raw MPI"), sides.get("lamina"), sides.get("gloo")
+            unchecked = sides.get("lamina, no signature check")
+            ratio = mpi["latency_us"] / lam["latency_us"] if mpi and lam else None
+            goal = None  # (what the target is on, the figure, the target, its unit)
+            if n == 2 and nbytes in ALLREDUCE_RATIO_SIZES:
+                goal = ("lamina speed vs raw MPI_Allreduce", ratio, ALLREDUCE_RATIO_TARGET, "× raw MPI")
+            elif n == 2 and nbytes in ALLREDUCE_BUSBW_SIZES and lam:
+                goal = ("lamina bus bandwidth (GB/s)", lam["busbw_GBps"], ALLREDUCE_BUSBW_TARGET, " GB/s busbw")
+            if goal:
+                what, measured, target, unit = goal
+                self.target(f"all-reduce {size_label(nbytes)}, 2 ranks: {what}", measured, f"≥ {target}",
+                            measured is not None and measured >= target)
+            busbw = [side and side["busbw_GBps"] for side in (mpi, lam, unchecked, gloo)]
+            faults = f"{mpi['faults_per_call']:.0f} / {lam['faults_per_call']:.0f}" \
+                if mpi and lam and mpi.get("faults_per_call") is not None else None
+            rows.append([ranks_label(n), size_label(nbytes)] + [side and side["latency_us"] for side in (mpi, lam, gloo)]
+                        + busbw + [lam and lam["algbw_GBps"], ratio, f"≥ {target}{unit}" if goal else "—",
+                                   verdict(measured, target, False) if goal else "—", faults])
+            for name, side in sides.items():
+                series[n][name].append((nbytes, side["busbw_GBps"]))
+        self.lines.append(table(["ranks", "size", "raw MPI µs", "lamina µs", "gloo µs", "raw MPI busbw GB/s",
+                                 "lamina busbw GB/s", "lamina, no signature check, busbw", "gloo busbw GB/s",
+                                 "lamina algbw GB/s", "ratio (speed vs raw MPI)", "target", "",
+                                 "page faults per call, raw MPI / lamina"], rows))
+        target_line = (ALLREDUCE_BUSBW_TARGET, f"target at 32–64 MiB: {ALLREDUCE_BUSBW_TARGET} GB/s")
+        panels = [(f"All-reduce, {n} ranks{' (oversubscribed)' if n > 2 else ''}", dict(s),
+                   [target_line] if n == 2 else []) for n, s in sorted(series.items())]
+        sizes = sorted({r["bytes"] for r in recs})
+        self.image(line_plot(os.path.join(self.out, "allreduce.png"), "bus bandwidth, GB/s (higher is better)",
+                             "message size (float32 sum, log scale)", panels, logx=True,
+                             xtics={size_label(b): b for b in sizes[::2]}))
+
+    # --- 4. scaling ---
+    def scaling(self, recs):
+        self.lines.append("## 4. Scaling: lamina DDP (MPI) against PyTorch DDP (gloo)\n")
+        r0 = recs[0]
+        self.lines.append(f"scaling_benchmark (`mpirun -n N`, DistributedDataParallel over MpiProcessGroup) and "
+                          f"scaling_pytorch.py (N processes, torch DDP over gloo) alternately, {r0['reps']} "
+                          f"repetition(s), 1 thread per rank; a step is zero_grad, forward, cross-entropy, backward "
+                          f"and SGD step on one fixed random batch per rank (MLP 784-256-10 and d2l's sigmoid LeNet). "
+                          f"Weak scaling: batch 256 per rank; strong: global batch 256. A run's figure is the slowest "
+                          f"rank's median step; the table gives medians over the repetitions, and the efficiency is "
+                          f"the median over repetitions of that repetition's T1/TN (weak) or T1/(N·TN) (strong), "
+                          f"with its min–max. **4 ranks on this 2-core machine are oversubscribed** (two ranks per "
+                          f"core): their efficiency is at most ~0.5 by construction. \"Independent processes\": N "
+                          f"lamina processes each training alone at batch 256 at the same time, without "
+                          f"communication — the ceiling this machine allows as loaded. Ratio: lamina ms/step / "
+                          f"PyTorch ms/step (lower is better). {run_load(r0)}; the last "
+                          f"column is the median of the 1-minute load over a row's runs.\n")
+        by = {(r["impl"], r["model"], r["scaling"], r["ranks"]): r for r in recs}
+        rows, panels = [], {"weak": defaultdict(list), "strong": defaultdict(list)}
+        for model in dict.fromkeys(r["model"] for r in recs):
+            for scaling in ("weak", "strong"):
+                for n in sorted({r["ranks"] for r in recs}):
+                    # 1 rank is one run for both (and for the independent processes): one row, a point on every curve.
+                    kind = "weak" if n == 1 else scaling
+                    lam, pt = by.get(("lamina", model, kind, n)), by.get(("pytorch", model, kind, n))
+                    if not (lam and pt):
+                        continue
+                    ceiling = by.get(("lamina", model, "independent", n)) if scaling == "weak" and n > 1 else None
+                    target = WEAK_SCALING_TARGETS.get(model) if (scaling, n) == ("weak", 2) else None
+                    if n > 1 or scaling == "weak":
+                        rows.append([model, scaling, ranks_label(n), lam["global_batch"], lam["ms_median"],
+                                     pt["ms_median"], lam["ms_median"] / pt["ms_median"], f"{lam['samples_per_s']:.0f}",
+                                     f"{pt['samples_per_s']:.0f}", spread(lam), spread(pt), spread(ceiling),
+                                     f"≥ {target}" if target else "—",
+                                     verdict(lam["efficiency"], target, False) if target else "—",
+                                     lam["load1_median"]])
+                    if target:
+                        self.target(f"weak scaling {model}, 2 ranks: lamina efficiency (PyTorch DDP gloo in the same "
+                                    f"run: {pt['efficiency']:.3f})", lam["efficiency"], f"≥ {target}",
+                                    lam["efficiency"] >= target)
+                    panels[scaling][f"lamina {model}"].append((n, lam["efficiency"]))
+                    panels[scaling][f"PyTorch {model}"].append((n, pt["efficiency"]))
+                    if ceiling or (scaling == "weak" and n == 1):
+                        panels[scaling][f"independent processes {model}"].append((n, (ceiling or lam)["efficiency"]))
+        self.lines.append(table(["model", "scaling", "ranks", "global batch", "lamina ms/step", "PyTorch ms/step",
+                                 "ratio", "lamina samples/s", "PyTorch samples/s", "lamina efficiency",
+                                 "PyTorch efficiency", "independent processes", "target", "", "load average"], rows))
+        self.lines.append("Where lamina's step goes (ms; means over steps and ranks, medians over repetitions): "
+                          "forward + backward, the all-reduce wait left after backward, the optimizer; and the share "
+                          "of all-reduce time hidden behind backward.\n")
+        hidden = [r for r in recs if r["impl"] == "lamina" and r["ranks"] > 1 and r["scaling"] != "independent"
+                  and "hidden_fraction" in r]
+        self.lines.append(table(["model", "scaling", "ranks", "mean step", "forward + backward", "exposed all-reduce",
+                                 "optimizer", "hidden behind backward", "buckets", "gradient bytes"],
+                                [[r["model"], r["scaling"], ranks_label(r["ranks"]), r["ms_mean"], r["compute_ms"],
+                                  r["exposed_comm_ms"], r["optimizer_ms"], f"{r['hidden_fraction']:.0%}",
+                                  f"{r['buckets']:.0f}", f"{r['gradient_bytes']:.0f}"] for r in hidden]))
+        for r in hidden:
+            if (r["scaling"], r["ranks"]) == ("weak", 2):
+                self.target(f"weak scaling {r['model']}, 2 ranks: share of all-reduce time hidden behind backward",
+                            f"{r['hidden_fraction']:.0%}", "(none set)", None)
+        target_lines = [(t, f"target {m}, 2 ranks: {t}") for m, t in WEAK_SCALING_TARGETS.items()]
+        titles = {"weak": "Weak scaling (batch 256 per rank)", "strong": "Strong scaling (global batch 256)"}
+        self.image(line_plot(os.path.join(self.out, "scaling.png"), "efficiency (higher is better)", "ranks",
+                             [(titles[s], dict(p), target_lines if s == "weak" else []) for s, p in panels.items() if p],
+                             logx=True, xtics={ranks_label(n): n for n in sorted({r["ranks"] for r in recs})}))
+
     # --- 5. time to accuracy ---
     def time_to_accuracy(self, recs):
         self.lines.append("## 5. Time to accuracy: lamina against PyTorch 1.13 (DDP over gloo at 2 ranks)\n")
@@ -237,6 +417,54 @@ class Report:
         self.image(bar_plot(os.path.join(self.out, "checkpoint.png"), "Checkpoints: checkpoint speed / plain I/O",
                             "ratio (higher is better)", labels, dict(ratios), hline=CHECKPOINT_TARGET))
 
+    # --- 7. cost model ---
+    def cost_model(self, recs):
+        self.lines.append("## 7. Cost model: ring all-reduce past this machine, 1 … 1024 ranks\n")
+        inputs_path = os.path.join(self.out, "cost_model_inputs.json")
+        inputs = json.load(open(inputs_path)) if os.path.exists(inputs_path) else {}
+        speedup = recs[0].get("gpu_speedup", 1)
+        source = inputs.get("source", "the measurements in this folder")
+        divided = f", divided by {speedup:g}" if speedup != 1 else ""
+        self.lines.append(f"cost_model.py; its inputs: {source}. Per rank at batch b: compute T_c = c·b (c: "
+                          f"lamina's 1-rank step at batch 256 / 256, this machine's core{divided}); ring all-reduce of the "
+                          f"gradients G: T_r(N) = 2(N−1)α + 2(N−1)/N·G·β; a step is T_c + T_r without overlap, "
+                          f"T_c + max(0, T_r − ⅔T_c) with overlap (every bucket hidden as far as backward lasts: an "
+                          f"upper bound). Weak scaling: batch 256 per rank, efficiency T(1)/T(N); strong: global batch "
+                          f"{max(r['global_batch'] for r in recs if r['scaling'] == 'strong')}, efficiency "
+                          f"T(1)/(N·T(N)). The measured α and β are a weighted least-squares fit (relative error) of "
+                          f"lamina's 2-rank all-reduce times T(m) = 2α + mβ; the other networks are assumed.\n")
+        nets = list(dict.fromkeys(r["network"] for r in recs))
+        first = {r["network"]: r for r in reversed(recs)}
+        self.lines.append(table(["network", "α per ring step (µs)", "bus bandwidth 1/β (GB/s)", ""],
+                                [[net, first[net]["alpha_us"], first[net]["busbw_GBps"],
+                                  "measured here" if net.startswith("measured") else "assumed"] for net in nets]))
+        by = {(r["model"], r["network"], r["scaling"], r["overlap"], r["ranks"]): r for r in recs}
+        measured_net, models = nets[0], list(dict.fromkeys(r["model"] for r in recs))
+        rows = []
+        for model in models:
+            one = by[(model, measured_net, "weak", False, 1)]
+            predicted = [by[(model, measured_net, "weak", overlap, 2)]["efficiency"] for overlap in (False, True)]
+            measured = inputs.get("measured_efficiency_2", {}).get(model)
+            ratio = measured / predicted[0] if measured else None
+            rows.append([model, one["compute_ms"] * 1e3 / one["per_rank_batch"], one["compute_ms"],
+                         inputs.get("gradient_bytes", {}).get(model), predicted[0], predicted[1], measured, ratio])
+            self.target(f"cost model {model}, weak scaling at 2 ranks: measured / predicted (no overlap) efficiency",
+                        ratio, "(none set)", None)
+        self.lines.append("Inputs per model, and the model checked against the weak-scaling efficiency measured at 2 "
+                          "ranks (scaling.sh, same folder):\n")
+        self.lines.append(table(["model", "compute µs/sample", "step at batch 256 (ms)", "gradient bytes",
+                                 "predicted, 2 ranks, no overlap", "with overlap", "measured", "measured / predicted"],
+                                rows))
+        shown = [n for n in (2, 16, 64, 256, 1024) if any(r["ranks"] == n for r in recs)]
+        self.lines.append("Predicted efficiency, with overlap / without:\n")
+        self.lines.append(table(["model", "network", "scaling"] + [f"{n} ranks" for n in shown],
+                                [[model, net, scaling] + [f"{by[(model, net, scaling, True, n)]['efficiency']:.2f} / "
+                                                          f"{by[(model, net, scaling, False, n)]['efficiency']:.2f}"
+                                                          for n in shown]
+                                 for model in models for scaling in ("weak", "strong") for net in nets]))
+        if os.path.exists(os.path.join(self.out, "cost_model.png")):
+            self.image("cost_model.png")
+
     def generic(self, name, recs):
         self.lines.append(f"## {name}\n")
         if not recs:
@@ -291,7 +519,8 @@ def main():
     if m["mode"] == "quick":
         head.append("This is a --quick run: tiny sizes and one repetition, to check that every harness works. Its "
                     "figures are not measurements, and the verdicts below mean nothing.\n")
-    targets = [[what, measured, target, "met" if ok else "**not met**"] for what, measured, target, ok in rep.targets]
+    targets = [[what, measured, target, "—" if ok is None else "met" if ok else "**not met**"]
+               for what, measured, target, ok in rep.targets]
     head.append(table(["comparison (lamina / reference)", "measured", "target", ""], targets) if targets
                 else "(no targets in this run)\n")
     with open(report_path, "w") as f:
