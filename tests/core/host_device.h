@@ -116,16 +116,26 @@ inline CudaKernels host_kernels() {
   k.col2im = [](const Tensor& col, const Tensor& xt, const kernels::ConvGeometry& g, std::int64_t batch) {
     cpu::col2im(host_view(col), host_view(xt), g, batch);
   };
-  k.embedding = [](const Tensor& weight, const Tensor& indices, const Tensor& out) {
-    host_view(out).copy_(embedding(host_view(indices), host_view(weight)));
+  k.where = [](const Tensor& mask, const Tensor& a, const Tensor& b, const Tensor& out) {
+    host_view(out).copy_(where(host_view(mask), host_view(a), host_view(b)));
   };
-  k.embedding_backward = [](const Tensor& g, const Tensor& indices, const Tensor& grad_weight) {
-    const Tensor hg = host_view(g), hi = host_view(indices), hw = host_view(grad_weight);
-    const std::int64_t width = grad_weight.shape()[1];
-    dispatch(grad_weight.dtype(), [&]<typename T>() {
-      for (std::int64_t k = 0; k < g.numel(); ++k)
-        hw.data<T>()[hi.data<std::int64_t>()[k / width] * width + k % width] += hg.data<T>()[k];
-    });
+  k.index_select = [](const Tensor& x, const Tensor& index, const Tensor& out, std::int64_t n, std::int64_t inner) {
+    cpu::index_select(host_view(x), host_view(index), host_view(out), n, inner);
+  };
+  k.index_select_backward = [](const Tensor& g, const Tensor& index, const Tensor& grad, std::int64_t n, std::int64_t inner) {
+    cpu::index_select_backward(host_view(g), host_view(index), host_view(grad), n, inner);
+  };
+  k.gather = [](const Tensor& x, const Tensor& index, const Tensor& out, const kernels::GatherGeometry& geometry) {
+    cpu::gather(host_view(x), host_view(index), host_view(out), geometry);
+  };
+  k.gather_backward = [](const Tensor& g, const Tensor& index, const Tensor& grad, const kernels::GatherGeometry& geometry) {
+    cpu::gather_backward(host_view(g), host_view(index), host_view(grad), geometry);
+  };
+  k.adaptive_avg_pool2d = [](const Tensor& x, const Tensor& out, const kernels::AdaptivePoolGeometry& g) {
+    cpu::adaptive_avg_pool2d(host_view(x), host_view(out), g);
+  };
+  k.adaptive_avg_pool2d_backward = [](const Tensor& g, const Tensor& grad, const kernels::AdaptivePoolGeometry& geometry) {
+    cpu::adaptive_avg_pool2d_backward(host_view(g), host_view(grad), geometry);
   };
   return k;
 }
