@@ -1,7 +1,9 @@
 #pragma once
 // The index arithmetic of the ops that read or write through computed positions — index_select, gather and
-// adaptive average pooling — compiled by g++ for their CPU loops and callable from the CUDA kernels (LAMINA_HD), so
-// both devices share one definition of which element goes where, and the CPU tests check the GPU's arithmetic.
+// adaptive average pooling — callable from the CUDA kernels (LAMINA_HD) and compiled by g++ for the CPU paths, so
+// both devices share one definition of which element goes where: index_select's and gather's CPU loops run these
+// very functions, adaptive pooling's CPU path takes its windows from adaptive_window (and scatters over them; the
+// tests check the per-element forms against that).
 #include <cstdint>
 
 #include <lamina/core/broadcast.h>

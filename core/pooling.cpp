@@ -51,6 +51,16 @@ std::vector<Window> pool_windows(std::int64_t out, std::int64_t stride, std::int
   return windows;
 }
 
+// PyTorch's adaptive windows (kernels::adaptive_window, which the CUDA kernels run).
+std::vector<Window> adaptive_windows(std::int64_t out, std::int64_t in) {
+  std::vector<Window> windows(out);
+  for (std::int64_t o = 0; o < out; ++o) {
+    const kernels::Span w = kernels::adaptive_window(o, in, out);
+    windows[o] = {w.start, w.end, w.end - w.start};
+  }
+  return windows;
+}
+
 struct Windows {
   std::vector<Window> rows, cols;
 };
@@ -219,6 +229,45 @@ void avg_pool_2x2_backward(const PoolGeometry& g, const T* grad_out, T* grad_x) 
   }
 }
 
+// avg_pool2d and adaptive_avg_pool2d differ only in their windows.
+Tensor avg_pool(const Tensor& x, const PoolGeometry& g, Windows win, bool two_by_two, const char* op) {
+  const Tensor xc = x.detach().contiguous();
+  Tensor out = Tensor::empty(out_shape(x, g.out_h, g.out_w), {.dtype = x.dtype()});
+  dispatch_floating(x.dtype(), op, [&]<typename T>() {
+    if (two_by_two) avg_pool_2x2_forward<T>(g, xc.data<T>(), out.data<T>());
+    else avg_pool_forward<T>(g, win, xc.data<T>(), out.data<T>());
+  });
+  if (autograd::needs_grad({&x})) {
+    autograd::record(op, out, {x}, [g, win = std::move(win), two_by_two, in_shape = x.shape(), op](const Tensor& grad) -> std::vector<Tensor> {
+      const Tensor gc = grad.contiguous();
+      Tensor gx = Tensor::empty(in_shape, {.dtype = grad.dtype()});
+      dispatch_floating(grad.dtype(), op, [&]<typename T>() {
+        if (two_by_two) avg_pool_2x2_backward<T>(g, gc.data<T>(), gx.data<T>());
+        else avg_pool_backward<T>(g, win, gc.data<T>(), gx.data<T>());
+      });
+      return {gx};
+    });
+  }
+  return out;
+}
+
+// On a GPU, one thread per element with the element functions of core/indexing.h; the backward is a gather (each
+// input element sums the shares of the outputs whose windows hold it), so it needs no atomics. The CPU scatters
+// instead: with window tables, a division-free loop, several times faster on a CPU than the per-element form.
+Tensor adaptive_avg_pool_on_device(const Tensor& x, const kernels::AdaptivePoolGeometry& g) {
+  const Tensor xc = x.detach().contiguous();
+  Tensor out = Tensor::empty(out_shape(x, g.out_h, g.out_w), {.dtype = x.dtype(), .device = x.device()});
+  cuda_kernel(&CudaKernels::adaptive_avg_pool2d, x, "adaptive_avg_pool2d")(xc, out, g);
+  if (autograd::needs_grad({&x})) {
+    autograd::record("adaptive_avg_pool2d", out, {x}, [g, in_shape = x.shape()](const Tensor& grad) -> std::vector<Tensor> {
+      Tensor gx = Tensor::empty(in_shape, {.dtype = grad.dtype(), .device = grad.device()});
+      cuda_kernel(&CudaKernels::adaptive_avg_pool2d_backward, grad, "adaptive_avg_pool2d backward")(grad.contiguous(), gx, g);
+      return {gx};
+    });
+  }
+  return out;
+}
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, IntPair kernel, std::optional<IntPair> stride, IntPair padding) {
@@ -250,78 +299,18 @@ Tensor avg_pool2d(const Tensor& x, IntPair kernel, std::optional<IntPair> stride
   if (x.device().is_cuda()) return pool_with_unfold(x, kernel, stride.value_or(kernel), padding, pool.geometry, false);
   const IntPair s = stride.value_or(kernel);
   const bool two_by_two = kernel.h == 2 && kernel.w == 2 && s.h == 2 && s.w == 2 && padding.h == 0 && padding.w == 0;
-  const PoolGeometry& g = pool.geometry;
-  const Tensor xc = x.detach().contiguous();
-  Tensor out = Tensor::empty(out_shape(x, g.out_h, g.out_w), {.dtype = x.dtype()});
-  dispatch_floating(x.dtype(), "avg_pool2d", [&]<typename T>() {
-    if (two_by_two) avg_pool_2x2_forward<T>(g, xc.data<T>(), out.data<T>());
-    else avg_pool_forward<T>(g, pool.windows, xc.data<T>(), out.data<T>());
-  });
-  if (autograd::needs_grad({&x})) {
-    autograd::record("avg_pool2d", out, {x}, [g, win = std::move(pool.windows), two_by_two, in_shape = x.shape()](const Tensor& grad) -> std::vector<Tensor> {
-      const Tensor gc = grad.contiguous();
-      Tensor gx = Tensor::empty(in_shape, {.dtype = grad.dtype()});
-      dispatch_floating(grad.dtype(), "avg_pool2d", [&]<typename T>() {
-        if (two_by_two) avg_pool_2x2_backward<T>(g, gc.data<T>(), gx.data<T>());
-        else avg_pool_backward<T>(g, win, gc.data<T>(), gx.data<T>());
-      });
-      return {gx};
-    });
-  }
-  return out;
+  return avg_pool(x, pool.geometry, std::move(pool.windows), two_by_two, "avg_pool2d");
 }
-
-void cpu::adaptive_avg_pool2d(const Tensor& x, const Tensor& out, const kernels::AdaptivePoolGeometry& g) {
-  dispatch_floating(out.dtype(), "adaptive_avg_pool2d", [&]<typename T>() {
-    const T* px = x.data<T>();
-    T* py = out.data<T>();
-#pragma omp parallel for if (x.numel() > kParallelGrain)
-    for (std::int64_t k = 0; k < out.numel(); ++k) py[k] = kernels::adaptive_avg_pool_element(g, px, k);
-  });
-}
-
-void cpu::adaptive_avg_pool2d_backward(const Tensor& grad_out, const Tensor& grad, const kernels::AdaptivePoolGeometry& g) {
-  dispatch_floating(grad.dtype(), "adaptive_avg_pool2d", [&]<typename T>() {
-    const T* pg = grad_out.data<T>();
-    T* px = grad.data<T>();
-#pragma omp parallel for if (grad.numel() > kParallelGrain)
-    for (std::int64_t k = 0; k < grad.numel(); ++k) px[k] = kernels::adaptive_avg_pool_backward_element(g, pg, k);
-  });
-}
-
-namespace {
-
-void adaptive_pool(const Tensor& x, const Tensor& out, const kernels::AdaptivePoolGeometry& g) {
-  if (x.device().is_cuda()) cuda_kernel(&CudaKernels::adaptive_avg_pool2d, x, "adaptive_avg_pool2d")(x, out, g);
-  else cpu::adaptive_avg_pool2d(x, out, g);
-}
-
-void adaptive_pool_backward(const Tensor& grad_out, const Tensor& grad, const kernels::AdaptivePoolGeometry& g) {
-  if (grad.device().is_cuda())
-    cuda_kernel(&CudaKernels::adaptive_avg_pool2d_backward, grad, "adaptive_avg_pool2d backward")(grad_out, grad, g);
-  else cpu::adaptive_avg_pool2d_backward(grad_out, grad, g);
-}
-
-}  // namespace
 
 Tensor adaptive_avg_pool2d(const Tensor& x, IntPair output_size) {
   check_pool_input(x, "adaptive_avg_pool2d");
   if (output_size.h < 1 || output_size.w < 1)
     throw std::invalid_argument("adaptive_avg_pool2d: output size " + output_size.str() + " must be positive (input " +
                                 describe(x) + ")");
-  // One thread (or loop iteration) per element on either device, with the index functions of core/indexing.h.
-  const kernels::AdaptivePoolGeometry g{x.shape()[2], x.shape()[3], output_size.h, output_size.w};
-  const Tensor xc = x.detach().contiguous();
-  Tensor out = Tensor::empty(out_shape(x, g.out_h, g.out_w), {.dtype = x.dtype(), .device = x.device()});
-  adaptive_pool(xc, out, g);
-  if (autograd::needs_grad({&x})) {
-    autograd::record("adaptive_avg_pool2d", out, {x}, [g, in_shape = x.shape()](const Tensor& grad) -> std::vector<Tensor> {
-      Tensor gx = Tensor::empty(in_shape, {.dtype = grad.dtype(), .device = grad.device()});
-      adaptive_pool_backward(grad.contiguous(), gx, g);
-      return {gx};
-    });
-  }
-  return out;
+  const PoolGeometry g{x.shape()[0] * x.shape()[1], x.shape()[2], x.shape()[3], output_size.h, output_size.w};
+  if (x.device().is_cuda()) return adaptive_avg_pool_on_device(x, {g.height, g.width, g.out_h, g.out_w});
+  return avg_pool(x, g, Windows{adaptive_windows(g.out_h, g.height), adaptive_windows(g.out_w, g.width)},
+                  false, "adaptive_avg_pool2d");
 }
 
 }  // namespace lamina

@@ -4,7 +4,6 @@
 #include <optional>
 
 #include <lamina/core/conv.h>
-#include <lamina/core/indexing.h>
 #include <lamina/core/tensor.h>
 
 namespace lamina {
@@ -19,12 +18,5 @@ Tensor avg_pool2d(const Tensor& x, IntPair kernel, std::optional<IntPair> stride
 // The mean over the window [floor(i*H/OH), ceil((i+1)*H/OH)) for output row i (the same for columns), so that any
 // input size maps to exactly output_size. Global average pooling is output_size {1, 1}.
 Tensor adaptive_avg_pool2d(const Tensor& x, IntPair output_size);
-
-namespace cpu {
-// What the CUDA entries adaptive_avg_pool2d and its backward compute (core/cuda_kernels.h), on host memory, with the
-// element functions of core/indexing.h: x [planes, H, W] -> out [planes, OH, OW], contiguous.
-void adaptive_avg_pool2d(const Tensor& x, const Tensor& out, const kernels::AdaptivePoolGeometry& g);
-void adaptive_avg_pool2d_backward(const Tensor& grad_out, const Tensor& grad, const kernels::AdaptivePoolGeometry& g);
-}  // namespace cpu
 
 }  // namespace lamina

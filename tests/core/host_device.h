@@ -131,11 +131,19 @@ inline CudaKernels host_kernels() {
   k.gather_backward = [](const Tensor& g, const Tensor& index, const Tensor& grad, const kernels::GatherGeometry& geometry) {
     cpu::gather_backward(host_view(g), host_view(index), host_view(grad), geometry);
   };
+  // The element functions the CUDA kernels run (the CPU op scatters over window tables instead).
   k.adaptive_avg_pool2d = [](const Tensor& x, const Tensor& out, const kernels::AdaptivePoolGeometry& g) {
-    cpu::adaptive_avg_pool2d(host_view(x), host_view(out), g);
+    const Tensor hx = host_view(x), hout = host_view(out);
+    dispatch(out.dtype(), [&]<typename T>() {
+      for (std::int64_t k = 0; k < out.numel(); ++k) hout.data<T>()[k] = kernels::adaptive_avg_pool_element(g, hx.data<T>(), k);
+    });
   };
   k.adaptive_avg_pool2d_backward = [](const Tensor& g, const Tensor& grad, const kernels::AdaptivePoolGeometry& geometry) {
-    cpu::adaptive_avg_pool2d_backward(host_view(g), host_view(grad), geometry);
+    const Tensor hg = host_view(g), hgrad = host_view(grad);
+    dispatch(grad.dtype(), [&]<typename T>() {
+      for (std::int64_t k = 0; k < grad.numel(); ++k)
+        hgrad.data<T>()[k] = kernels::adaptive_avg_pool_backward_element(geometry, hg.data<T>(), k);
+    });
   };
   return k;
 }
