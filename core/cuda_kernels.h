@@ -11,6 +11,7 @@
 
 #include <lamina/core/functors.h>
 #include <lamina/core/im2col.h>
+#include <lamina/core/indexing.h>
 #include <lamina/core/tensor.h>
 
 namespace lamina {
@@ -58,9 +59,25 @@ struct CudaKernels {
   // padding); and its adjoint, xt = col2im(col) (kernels::col2im_element). All contiguous.
   void (*im2col)(const Tensor& xt, const Tensor& col, const kernels::ConvGeometry& g, std::int64_t batch, double pad) = nullptr;
   void (*col2im)(const Tensor& col, const Tensor& xt, const kernels::ConvGeometry& g, std::int64_t batch) = nullptr;
-  // out[i, :] = weight[indices[i], :]; and its backward, grad_weight[indices[i], :] += g[i, :] (atomically).
-  void (*embedding)(const Tensor& weight, const Tensor& indices, const Tensor& out) = nullptr;
-  void (*embedding_backward)(const Tensor& g, const Tensor& indices, const Tensor& grad_weight) = nullptr;
+  // out[i] = where mask[i] != 0, a[i], else b[i] (functors::Where); mask, a and b (out's dtype) broadcast to out's
+  // shape, any layouts.
+  void (*where)(const Tensor& mask, const Tensor& a, const Tensor& b, const Tensor& out) = nullptr;
+  // index_select of x, contiguous [outer, n, inner], at the k int64 `index` into out [outer, k, inner]
+  // (kernels::index_select_source_row); its backward adds g's rows into the rows of grad [outer, n, inner] they came
+  // from (atomically: an index may repeat). embedding is index_select of weight's rows (outer 1).
+  void (*index_select)(const Tensor& x, const Tensor& index, const Tensor& out, std::int64_t n, std::int64_t inner) = nullptr;
+  void (*index_select_backward)(const Tensor& g, const Tensor& index, const Tensor& grad, std::int64_t n,
+                                std::int64_t inner) = nullptr;
+  // out[p] = x[geometry.source(index, p)] for x in any layout, index and out contiguous, one shape; its backward
+  // adds g[p] into grad (contiguous, zeroed; geometry of grad's strides) at the same positions, atomically.
+  void (*gather)(const Tensor& x, const Tensor& index, const Tensor& out, const kernels::GatherGeometry& geometry) = nullptr;
+  void (*gather_backward)(const Tensor& g, const Tensor& index, const Tensor& grad,
+                          const kernels::GatherGeometry& geometry) = nullptr;
+  // Adaptive average pooling of x [planes, H, W] into out [planes, OH, OW] (kernels::adaptive_avg_pool_element), and
+  // its backward from g [planes, OH, OW] into grad [planes, H, W] (kernels::adaptive_avg_pool_backward_element).
+  // All contiguous.
+  void (*adaptive_avg_pool2d)(const Tensor& x, const Tensor& out, const kernels::AdaptivePoolGeometry& g) = nullptr;
+  void (*adaptive_avg_pool2d_backward)(const Tensor& g, const Tensor& grad, const kernels::AdaptivePoolGeometry& geometry) = nullptr;
 };
 
 void register_cuda_kernels(const CudaKernels& kernels);

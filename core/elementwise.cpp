@@ -272,27 +272,30 @@ Tensor ge(const Tensor& a, const Tensor& b) { return binary(a, b, functors::Ge{}
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_defined(cond, "where", "condition");
   check_same_dtype(a, b, "where");
-  check_cpu(a, "where");
-  // mask * a + (1 - mask) * b would turn inf * 0 into nan; select explicitly instead.
-  Tensor mask = ne(cond, zeros({}, {.dtype = cond.dtype()}));
+  check_same_device(a, b, "where");
+  check_same_device(cond, a, "where");
+  Tensor mask = ne(cond, zeros({}, {.dtype = cond.dtype(), .device = cond.device()}));
   const Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = Tensor::empty(shape, {.dtype = a.dtype(), .device = a.device()});
-  const Tensor m = mask.to(a.dtype()).expand(shape);
-  const Tensor ea = a.detach().expand(shape);
-  const Tensor eb = b.detach().expand(shape);
-  dispatch(a.dtype(), [&]<typename T>() {
-    const OffsetCalculator om = make_offset_calculator(shape, m.strides());
-    const OffsetCalculator oa = make_offset_calculator(shape, ea.strides());
-    const OffsetCalculator ob = make_offset_calculator(shape, eb.strides());
-    const T* pm = m.data<T>();
-    const T* pa = ea.data<T>();
-    const T* pb = eb.data<T>();
-    T* y = out.data<T>();
-    for (std::int64_t i = 0; i < out.numel(); ++i) y[i] = pm[om(i)] != T(0) ? pa[oa(i)] : pb[ob(i)];
-  });
+  const Tensor m = mask.to(a.dtype());
+  if (a.device().is_cuda()) {
+    cuda_kernel(&CudaKernels::where, a, "where")(m, a, b, out);
+  } else {
+    dispatch(a.dtype(), [&]<typename T>() {
+      const OffsetCalculator om = make_offset_calculator(shape, broadcast_strides(m, shape));
+      const OffsetCalculator oa = make_offset_calculator(shape, broadcast_strides(a, shape));
+      const OffsetCalculator ob = make_offset_calculator(shape, broadcast_strides(b, shape));
+      const T* pm = m.data<T>();
+      const T* pa = a.data<T>();
+      const T* pb = b.data<T>();
+      T* y = out.data<T>();
+#pragma omp parallel for if (out.numel() > kParallelGrain)
+      for (std::int64_t i = 0; i < out.numel(); ++i) y[i] = functors::Where{}(pm[om(i)], pa[oa(i)], pb[ob(i)]);
+    });
+  }
   if (autograd::needs_grad({&a, &b})) {
     autograd::record("where", out, {a, b}, [mask, sa = a.shape(), sb = b.shape()](const Tensor& g) -> std::vector<Tensor> {
-      const Tensor zero = zeros({}, {.dtype = g.dtype()});
+      const Tensor zero = zeros({}, {.dtype = g.dtype(), .device = g.device()});
       return {autograd::sum_to(where(mask, g, zero), sa), autograd::sum_to(where(mask, zero, g), sb)};
     });
   }

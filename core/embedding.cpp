@@ -34,7 +34,8 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {
   Shape out_shape = indices.shape();
   out_shape.push_back(width);
   Tensor out = Tensor::empty(out_shape, {.dtype = weight.dtype(), .device = weight.device()});
-  if (weight.device().is_cuda()) cuda_kernel(&CudaKernels::embedding, weight, "embedding")(wc, idx, out);
+  // On a GPU, embedding is index_select of weight's rows.
+  if (weight.device().is_cuda()) cuda_kernel(&CudaKernels::index_select, weight, "embedding")(wc, idx, out, vocab, width);
   else dispatch_floating(weight.dtype(), "embedding", [&]<typename T>() {
     const T* pw = wc.data<T>();
     T* py = out.data<T>();
@@ -46,7 +47,7 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {
       const Tensor gc = g.contiguous();
       Tensor gw = zeros({vocab, width}, {.dtype = g.dtype(), .device = g.device()});
       if (g.device().is_cuda()) {
-        cuda_kernel(&CudaKernels::embedding_backward, g, "embedding_backward")(gc, idx, gw);
+        cuda_kernel(&CudaKernels::index_select_backward, g, "embedding backward")(gc, idx, gw, vocab, width);
         return {gw};
       }
       dispatch_floating(g.dtype(), "embedding", [&]<typename T>() {

@@ -72,6 +72,8 @@ struct Lt { template <typename T> LAMINA_HD T operator()(T a, T b) const { retur
 struct Le { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a <= b ? T(1) : T(0); } };
 struct Gt { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a > b ? T(1) : T(0); } };
 struct Ge { template <typename T> LAMINA_HD T operator()(T a, T b) const { return a >= b ? T(1) : T(0); } };
+// where: a where the mask is nonzero, else b. A selection, not mask * a + (1 - mask) * b, which turns inf * 0 into nan.
+struct Where { template <typename T> LAMINA_HD T operator()(T mask, T a, T b) const { return mask != T(0) ? a : b; } };
 
 // --- backward formulas, as binary functors of (saved value, incoming gradient) ---
 // relu'(x) * g, from the forward input x

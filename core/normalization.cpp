@@ -2,12 +2,15 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
 #include <lamina/core/elementwise.h>
 #include <lamina/core/reduction.h>
+#include <lamina/core/shape_ops.h>
 #include <lamina/core/functors.h>
 #include <lamina/core/parallel.h>
 
@@ -56,6 +59,49 @@ void combine(const StatisticsReducer& reduce, Tensor& sums) {
   if (reduce) reduce(sums);
 }
 
+void check_count(double count, const Tensor& x) {
+  if (count <= 1)
+    throw std::invalid_argument("batch_norm: training needs more than one value per channel, got input " + describe(x));
+}
+
+// reduce(partial) as a differentiable op: every process's loss depends on the total, so the gradient of each
+// process's partial sums is the total of the processes' gradients, an all-reduce in the backward pass too.
+Tensor total_over_processes(const Tensor& partial, const StatisticsReducer& reduce) {
+  Tensor total = partial.detach().clone();
+  reduce(total);
+  if (autograd::needs_grad({&partial})) {
+    autograd::record("batch_norm statistics", total, {partial}, [reduce](const Tensor& g) -> std::vector<Tensor> {
+      Tensor total_g = g.clone();
+      reduce(total_g);
+      return {total_g};
+    });
+  }
+  return total;
+}
+
+// The batch's per-channel mean and biased variance of x (over `dims`, kept) as differentiable ops: the CUDA path.
+// With a reducer (SyncBatchNorm) they are those of every process's values, computed as on the CPU: the per-channel
+// sums and the value count are totalled in float64 (count becomes the total), then the squared deviations from
+// that mean. The sums stay on x's device: the reducer all-reduces them there (over NCCL for CUDA tensors).
+std::pair<Tensor, Tensor> batch_statistics(const Tensor& x, const Shape& dims, const Shape& per_channel,
+                                           const StatisticsReducer& reduce, double& count) {
+  if (!reduce) {
+    check_count(count, x);
+    const Tensor mean = lamina::mean(x, dims, true);
+    const Tensor centered = sub(x, mean);
+    return {mean, lamina::mean(mul(centered, centered), dims, true)};
+  }
+  const std::int64_t channels = x.shape()[1];
+  const TensorOptions f64 = {.dtype = DType::Float64, .device = x.device()};
+  const Tensor sums = total_over_processes(cat({sum(x, dims).to(DType::Float64), full({1}, count, f64)}, 0), reduce);
+  count = sums.slice(0, channels, channels + 1).item();
+  check_count(count, x);
+  const Tensor mean = div(sums.slice(0, 0, channels), count).to(x.dtype()).reshape(per_channel);
+  const Tensor centered = sub(x, mean);
+  const Tensor squares = total_over_processes(sum(mul(centered, centered), dims).to(DType::Float64), reduce);
+  return {mean, div(squares, count).to(x.dtype()).reshape(per_channel)};
+}
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
@@ -80,19 +126,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   // Values per channel: here, or over every process when the statistics are combined.
   double count = static_cast<double>(batch * spatial);
   if (x.device().is_cuda()) {
-    if (reduce)
-      throw std::invalid_argument("batch_norm: statistics over several processes (SyncBatchNorm) have no CUDA path yet (input " +
-                                  describe(x) + ")");
-    if (batch_stats && count <= 1)
-      throw std::invalid_argument("batch_norm: training needs more than one value per channel, got input " + describe(x));
     Shape dims = {0}, per_channel(x.dim(), 1);
     for (std::int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
     per_channel[1] = channels;
     Tensor mean, var;
     if (batch_stats) {
-      mean = lamina::mean(x, dims, true);
-      const Tensor centered = sub(x, mean);
-      var = lamina::mean(mul(centered, centered), dims, true);
+      std::tie(mean, var) = batch_statistics(x, dims, per_channel, reduce, count);
       if (update_running) {
         NoGradGuard no_grad;
         Tensor rm = running_mean, rv = running_var;
@@ -127,8 +166,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
       combine(reduce, sums);
       ps = sums.data<double>();
       count = ps[channels];
-      if (count <= 1)
-        throw std::invalid_argument("batch_norm: training needs more than one value per channel, got input " + describe(x));
+      check_count(count, x);
       std::vector<double> m(channels);
       for (std::int64_t c = 0; c < channels; ++c) m[c] = ps[c] / count;
       Tensor squares = zeros({channels}, {.dtype = DType::Float64});

@@ -10,6 +10,8 @@
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/cuda_kernels.h>
+#include <lamina/core/indexing.h>
 #include <lamina/core/reduction.h>
 #include <lamina/core/unfold.h>
 #include <lamina/core/parallel.h>
@@ -49,12 +51,12 @@ std::vector<Window> pool_windows(std::int64_t out, std::int64_t stride, std::int
   return windows;
 }
 
-// PyTorch's adaptive windows: [floor(o*in/out), ceil((o+1)*in/out)).
+// PyTorch's adaptive windows (kernels::adaptive_window, which the CUDA kernels run).
 std::vector<Window> adaptive_windows(std::int64_t out, std::int64_t in) {
   std::vector<Window> windows(out);
   for (std::int64_t o = 0; o < out; ++o) {
-    const std::int64_t start = o * in / out, end = ((o + 1) * in + out - 1) / out;
-    windows[o] = {start, end, end - start};
+    const kernels::Span w = kernels::adaptive_window(o, in, out);
+    windows[o] = {w.start, w.end, w.end - w.start};
   }
   return windows;
 }
@@ -249,6 +251,23 @@ Tensor avg_pool(const Tensor& x, const PoolGeometry& g, Windows win, bool two_by
   return out;
 }
 
+// On a GPU, one thread per element with the element functions of core/indexing.h; the backward is a gather (each
+// input element sums the shares of the outputs whose windows hold it), so it needs no atomics. The CPU scatters
+// instead: with window tables, a division-free loop, several times faster on a CPU than the per-element form.
+Tensor adaptive_avg_pool_on_device(const Tensor& x, const kernels::AdaptivePoolGeometry& g) {
+  const Tensor xc = x.detach().contiguous();
+  Tensor out = Tensor::empty(out_shape(x, g.out_h, g.out_w), {.dtype = x.dtype(), .device = x.device()});
+  cuda_kernel(&CudaKernels::adaptive_avg_pool2d, x, "adaptive_avg_pool2d")(xc, out, g);
+  if (autograd::needs_grad({&x})) {
+    autograd::record("adaptive_avg_pool2d", out, {x}, [g, in_shape = x.shape()](const Tensor& grad) -> std::vector<Tensor> {
+      Tensor gx = Tensor::empty(in_shape, {.dtype = grad.dtype(), .device = grad.device()});
+      cuda_kernel(&CudaKernels::adaptive_avg_pool2d_backward, grad, "adaptive_avg_pool2d backward")(grad.contiguous(), gx, g);
+      return {gx};
+    });
+  }
+  return out;
+}
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, IntPair kernel, std::optional<IntPair> stride, IntPair padding) {
@@ -289,13 +308,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, IntPair output_size) {
     throw std::invalid_argument("adaptive_avg_pool2d: output size " + output_size.str() + " must be positive (input " +
                                 describe(x) + ")");
   const PoolGeometry g{x.shape()[0] * x.shape()[1], x.shape()[2], x.shape()[3], output_size.h, output_size.w};
-  if (x.device().is_cuda()) {
-    // Equal windows (the output size divides the input's, e.g. global pooling) are an average pooling; others
-    // have no GPU path yet.
-    if (g.height % g.out_h != 0 || g.width % g.out_w != 0) check_cpu(x, "adaptive_avg_pool2d with unequal windows");
-    const IntPair window{g.height / g.out_h, g.width / g.out_w};
-    return pool_with_unfold(x, window, window, 0, g, false);
-  }
+  if (x.device().is_cuda()) return adaptive_avg_pool_on_device(x, {g.height, g.width, g.out_h, g.out_w});
   return avg_pool(x, g, Windows{adaptive_windows(g.out_h, g.height), adaptive_windows(g.out_w, g.width)},
                   false, "adaptive_avg_pool2d");
 }

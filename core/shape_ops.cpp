@@ -7,6 +7,9 @@
 #include <lamina/core/autograd.h>
 #include <lamina/core/broadcast.h>
 #include <lamina/core/checks.h>
+#include <lamina/core/cuda_kernels.h>
+#include <lamina/core/elementwise.h>
+#include <lamina/core/indexing.h>
 #include <lamina/core/parallel.h>
 
 namespace lamina {
@@ -18,23 +21,32 @@ std::int64_t product(const Shape& shape, std::int64_t begin, std::int64_t end) {
   return n;
 }
 
-// An int64 index tensor, contiguous, on the CPU.
-Tensor index_tensor(const Tensor& index, const char* op) {
+// An int64 index tensor, contiguous, on `on`'s device.
+Tensor index_tensor(const Tensor& index, const Tensor& on, const char* op) {
   check_defined(index, op, "index");
-  check_cpu(index, op);
   if (index.dtype() != DType::Int64)
     throw std::invalid_argument(std::string(op) + ": index must be int64, got " + describe(index));
+  check_same_device(on, index, op);
   return index.detach().contiguous();
 }
 
-// Every index must lie in [0, size): the kernels read and write through them unchecked.
+// Every index must lie in [0, size): the kernels read and write through them unchecked. A CUDA index is copied to
+// the host for the check (one synchronization), as embedding's is.
 void check_indices(const Tensor& index, std::int64_t dim, const Tensor& x, const char* op) {
-  const std::int64_t* p = index.data<std::int64_t>();
+  const Tensor host = index.to(Device::cpu());
+  const std::int64_t* p = host.data<std::int64_t>();
   const std::int64_t size = x.shape()[dim];
-  for (std::int64_t i = 0; i < index.numel(); ++i)
+  for (std::int64_t i = 0; i < host.numel(); ++i)
     if (p[i] < 0 || p[i] >= size)
       throw std::out_of_range(std::string(op) + ": index " + std::to_string(p[i]) + " is out of range for dimension " +
                               std::to_string(dim) + " of size " + std::to_string(size) + " (input " + describe(x) + ")");
+}
+
+// Where gather's element p reads (or its backward writes) in a tensor with `strides`, along dimension d.
+kernels::GatherGeometry gather_geometry(const Shape& index_shape, Shape strides, std::int64_t d) {
+  const std::int64_t stride = strides[d];
+  strides[d] = 0;
+  return {make_offset_calculator(index_shape, strides), stride};
 }
 
 }  // namespace
@@ -122,51 +134,82 @@ Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
   return cat(unsqueezed, d);
 }
 
+void cpu::index_select(const Tensor& x, const Tensor& index, const Tensor& out, std::int64_t n, std::int64_t inner) {
+  const std::int64_t k = index.numel(), rows = inner == 0 ? 0 : out.numel() / inner;
+  const std::int64_t* ip = index.data<std::int64_t>();
+  dispatch(x.dtype(), [&]<typename T>() {
+    const T* src = x.data<T>();
+    T* dst = out.data<T>();
+    // One output row per iteration, so selecting rows of a matrix (outer == 1) also splits.
+#pragma omp parallel for if (out.numel() > kParallelGrain)
+    for (std::int64_t p = 0; p < rows; ++p)
+      std::copy_n(src + kernels::index_select_source_row(p, ip, k, n) * inner, inner, dst + p * inner);
+  });
+}
+
+void cpu::index_select_backward(const Tensor& g, const Tensor& index, const Tensor& grad, std::int64_t n, std::int64_t inner) {
+  const std::int64_t k = index.numel();
+  if (k * inner == 0) return;
+  const std::int64_t outer = g.numel() / (k * inner);
+  const std::int64_t* ip = index.data<std::int64_t>();
+  dispatch_floating(grad.dtype(), "index_select backward", [&]<typename T>() {
+    const T* src = g.data<T>();
+    T* dst = grad.data<T>();
+    // Parallel over outer only: within one outer slice two selections may hit the same row.
+#pragma omp parallel for if (outer > 1 && g.numel() > kParallelGrain)
+    for (std::int64_t o = 0; o < outer; ++o)
+      for (std::int64_t p = o * k; p < (o + 1) * k; ++p) {
+        const T* row = src + p * inner;
+        T* target = dst + kernels::index_select_source_row(p, ip, k, n) * inner;
+        for (std::int64_t i = 0; i < inner; ++i) target[i] += row[i];
+      }
+  });
+}
+
+void cpu::gather(const Tensor& x, const Tensor& index, const Tensor& out, const kernels::GatherGeometry& geometry) {
+  const std::int64_t count = out.numel();
+  const std::int64_t* ip = index.data<std::int64_t>();
+  dispatch(x.dtype(), [&]<typename T>() {
+    const T* src = x.data<T>();
+    T* dst = out.data<T>();
+#pragma omp parallel for if (count > kParallelGrain)
+    for (std::int64_t p = 0; p < count; ++p) dst[p] = src[geometry.source(ip, p)];
+  });
+}
+
+void cpu::gather_backward(const Tensor& g, const Tensor& index, const Tensor& grad, const kernels::GatherGeometry& geometry) {
+  const std::int64_t* ip = index.data<std::int64_t>();
+  dispatch_floating(grad.dtype(), "gather backward", [&]<typename T>() {
+    const T* src = g.data<T>();
+    T* dst = grad.data<T>();
+    // Serial: any two elements may gather from the same input position.
+    for (std::int64_t p = 0; p < g.numel(); ++p) dst[geometry.source(ip, p)] += src[p];
+  });
+}
+
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   check_defined(x, "index_select");
-  check_cpu(x, "index_select");
-  const Tensor idx = index_tensor(index, "index_select");
+  const Tensor idx = index_tensor(index, x, "index_select");
   if (idx.dim() > 1) throw std::invalid_argument("index_select: index must be 1-d, got " + describe(index));
   const std::int64_t d = wrap_dim(dim, x.dim(), "index_select");
   check_indices(idx, d, x, "index_select");
 
-  const std::int64_t n = x.shape()[d], k = idx.numel();
-  const std::int64_t outer = product(x.shape(), 0, d);
+  const std::int64_t n = x.shape()[d];
   const std::int64_t inner = product(x.shape(), d + 1, x.dim());
   Shape out_shape = x.shape();
-  out_shape[d] = k;
-  Tensor out = Tensor::empty(out_shape, {.dtype = x.dtype()});
-  const std::int64_t* ip = idx.data<std::int64_t>();
-  dispatch(x.dtype(), [&]<typename T>() {
-    const Tensor src = x.detach().contiguous();
-    const T* s = src.data<T>();
-    T* dst = out.data<T>();
-    // One (outer, selected) pair per iteration, so selecting rows of a matrix (outer == 1) also splits.
-#pragma omp parallel for if (outer * k * inner > kParallelGrain)
-    for (std::int64_t p = 0; p < outer * k; ++p) {
-      const std::int64_t o = p / k, j = p % k;
-      std::copy_n(s + (o * n + ip[j]) * inner, inner, dst + p * inner);
-    }
-  });
+  out_shape[d] = idx.numel();
+  Tensor out = Tensor::empty(out_shape, {.dtype = x.dtype(), .device = x.device()});
+  const Tensor src = x.detach().contiguous();
+  if (x.device().is_cuda()) cuda_kernel(&CudaKernels::index_select, x, "index_select")(src, idx, out, n, inner);
+  else cpu::index_select(src, idx, out, n, inner);
 
   if (autograd::needs_grad({&x})) {
-    autograd::record("index_select", out, {x}, [idx, in_shape = x.shape(), d, n, k, outer, inner](const Tensor& g) -> std::vector<Tensor> {
+    autograd::record("index_select", out, {x}, [idx, in_shape = x.shape(), n, inner](const Tensor& g) -> std::vector<Tensor> {
       // Scatter-add: an index that repeats receives the sum of its rows' gradients.
-      Tensor grad = zeros(in_shape, {.dtype = g.dtype()});
+      Tensor grad = zeros(in_shape, {.dtype = g.dtype(), .device = g.device()});
       const Tensor gc = g.contiguous();
-      const std::int64_t* ip = idx.data<std::int64_t>();
-      dispatch(g.dtype(), [&]<typename T>() {
-        const T* src = gc.data<T>();
-        T* dst = grad.data<T>();
-        // Parallel over outer only: within one outer slice two selections may hit the same row.
-#pragma omp parallel for if (outer > 1 && outer * k * inner > kParallelGrain)
-        for (std::int64_t o = 0; o < outer; ++o)
-          for (std::int64_t j = 0; j < k; ++j) {
-            const T* row = src + (o * k + j) * inner;
-            T* target = dst + (o * n + ip[j]) * inner;
-            for (std::int64_t i = 0; i < inner; ++i) target[i] += row[i];
-          }
-      });
+      if (g.device().is_cuda()) cuda_kernel(&CudaKernels::index_select_backward, g, "index_select backward")(gc, idx, grad, n, inner);
+      else cpu::index_select_backward(gc, idx, grad, n, inner);
       return {grad};
     });
   }
@@ -175,8 +218,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
 
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
   check_defined(x, "gather");
-  check_cpu(x, "gather");
-  const Tensor idx = index_tensor(index, "gather");
+  const Tensor idx = index_tensor(index, x, "gather");
   if (idx.dim() != x.dim())
     throw std::invalid_argument("gather: index " + describe(index) + " must have the rank of the input " + describe(x));
   const std::int64_t d = wrap_dim(dim, x.dim(), "gather");
@@ -186,37 +228,19 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
                                   " in dimension " + std::to_string(k));
   check_indices(idx, d, x, "gather");
 
-  // Element p of the output reads x at base(p) + index[p] * stride(d), where base(p) walks x with the
-  // coordinates of p and ignores dimension d.
-  Tensor out = Tensor::empty(idx.shape(), {.dtype = x.dtype()});
-  Shape base_strides = x.strides();
-  base_strides[d] = 0;
-  const OffsetCalculator base = make_offset_calculator(idx.shape(), base_strides);
-  const std::int64_t stride = x.strides()[d];
-  const std::int64_t* ip = idx.data<std::int64_t>();
-  const std::int64_t count = idx.numel();
-  dispatch(x.dtype(), [&]<typename T>() {
-    const T* s = x.data<T>();
-    T* dst = out.data<T>();
-#pragma omp parallel for if (count > kParallelGrain)
-    for (std::int64_t p = 0; p < count; ++p) dst[p] = s[base(p) + ip[p] * stride];
-  });
+  // x is read in place, through its strides.
+  Tensor out = Tensor::empty(idx.shape(), {.dtype = x.dtype(), .device = x.device()});
+  const kernels::GatherGeometry geometry = gather_geometry(idx.shape(), x.strides(), d);
+  if (x.device().is_cuda()) cuda_kernel(&CudaKernels::gather, x, "gather")(x, idx, out, geometry);
+  else cpu::gather(x, idx, out, geometry);
 
   if (autograd::needs_grad({&x})) {
     autograd::record("gather", out, {x}, [idx, in_shape = x.shape(), d](const Tensor& g) -> std::vector<Tensor> {
-      Tensor grad = zeros(in_shape, {.dtype = g.dtype()});
+      Tensor grad = zeros(in_shape, {.dtype = g.dtype(), .device = g.device()});
       const Tensor gc = g.contiguous();
-      Shape grad_strides = grad.strides();
-      const std::int64_t stride = grad_strides[d];
-      grad_strides[d] = 0;
-      const OffsetCalculator base = make_offset_calculator(idx.shape(), grad_strides);
-      const std::int64_t* ip = idx.data<std::int64_t>();
-      dispatch(g.dtype(), [&]<typename T>() {
-        const T* src = gc.data<T>();
-        T* dst = grad.data<T>();
-        // Serial: any two elements may gather from the same input position.
-        for (std::int64_t p = 0; p < idx.numel(); ++p) dst[base(p) + ip[p] * stride] += src[p];
-      });
+      const kernels::GatherGeometry geometry = gather_geometry(idx.shape(), grad.strides(), d);
+      if (g.device().is_cuda()) cuda_kernel(&CudaKernels::gather_backward, g, "gather backward")(gc, idx, grad, geometry);
+      else cpu::gather_backward(gc, idx, grad, geometry);
       return {grad};
     });
   }
@@ -224,20 +248,17 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
 }
 
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes) {
-  const Tensor idx = index_tensor(labels, "one_hot");
+  const Tensor idx = index_tensor(labels, labels, "one_hot");
   if (num_classes <= 0) throw std::invalid_argument("one_hot: num_classes must be positive, got " + std::to_string(num_classes));
-  Shape out_shape = idx.shape();
-  out_shape.push_back(num_classes);
-  Tensor out = zeros(out_shape, {.dtype = DType::Int64});
-  const std::int64_t* ip = idx.data<std::int64_t>();
-  std::int64_t* dst = out.data<std::int64_t>();
-  for (std::int64_t i = 0; i < idx.numel(); ++i) {
+  const Tensor host = idx.to(Device::cpu());
+  const std::int64_t* ip = host.data<std::int64_t>();
+  for (std::int64_t i = 0; i < host.numel(); ++i)
     if (ip[i] < 0 || ip[i] >= num_classes)
       throw std::out_of_range("one_hot: label " + std::to_string(ip[i]) + " is out of range for " +
                               std::to_string(num_classes) + " classes (labels " + describe(labels) + ")");
-    dst[i * num_classes + ip[i]] = 1;
-  }
-  return out;
+  // Each label compared with every class: the comparison kernel, on either device.
+  const Tensor classes = arange(0, static_cast<double>(num_classes), 1, {.dtype = DType::Int64, .device = idx.device()});
+  return eq(idx.unsqueeze(-1), classes);
 }
 
 }  // namespace lamina

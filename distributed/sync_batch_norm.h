@@ -9,7 +9,9 @@
 
 namespace lamina::distributed {
 
-// Makes every BatchNorm in `model` synchronize its statistics over `group`. Returns how many it converted.
+// Makes every BatchNorm in `model` synchronize its statistics over `group`. Returns how many it converted. The
+// per-channel sums stay on the model's device and are all-reduced there: pass a group of that device's tensors, an
+// NcclProcessGroup for a model on CUDA (an MpiProcessGroup refuses CUDA tensors, naming them).
 int convert_sync_batch_norm(nn::Module& model, std::shared_ptr<ProcessGroup> group);
 
 }  // namespace lamina::distributed

@@ -1,7 +1,10 @@
-// CUDA kernels of dropout and embedding. Dropout draws element i's number with Philox::draw(seed, first_counter, i)
-// (core/random.h), the very stream the CPU kernel uses, so a seed gives the same mask on either device.
+// CUDA kernels of dropout, index_select (embedding's too) and gather. Dropout draws element i's number with
+// Philox::draw(seed, first_counter, i) (core/random.h), the very stream the CPU kernel uses, so a seed gives the same
+// mask on either device. index_select and gather run the index functions of core/indexing.h that the CPU loops run;
+// their backwards add with atomics, since indices may repeat.
 #include <lamina/core/cuda/kernels.h>
 #include <lamina/core/cuda/launch.h>
+#include <lamina/core/indexing.h>
 #include <lamina/core/random.h>
 
 namespace lamina::cuda {
@@ -14,15 +17,29 @@ __global__ void dropout_kernel(const T* x, T* y, std::int64_t n, std::uint64_t s
 }
 
 template <typename T>
-__global__ void embedding_kernel(const T* weight, const std::int64_t* indices, T* out, std::int64_t n, std::int64_t width) {
-  LAMINA_GRID_STRIDE_LOOP(k, n * width) out[k] = weight[indices[k / width] * width + k % width];
+__global__ void index_select_kernel(const T* x, const std::int64_t* index, T* out, std::int64_t n_out, std::int64_t k,
+                                    std::int64_t n, std::int64_t inner) {
+  LAMINA_GRID_STRIDE_LOOP(e, n_out)
+  out[e] = x[kernels::index_select_source_row(e / inner, index, k, n) * inner + e % inner];
 }
 
-// Two samples with the same index add into the same row: atomically.
+// Two selections of the same row add into the same row of grad: atomically.
 template <typename T>
-__global__ void embedding_backward_kernel(const T* g, const std::int64_t* indices, T* grad_weight, std::int64_t n,
-                                          std::int64_t width) {
-  LAMINA_GRID_STRIDE_LOOP(k, n * width) atomicAdd(grad_weight + indices[k / width] * width + k % width, g[k]);
+__global__ void index_select_backward_kernel(const T* g, const std::int64_t* index, T* grad, std::int64_t n_out,
+                                             std::int64_t k, std::int64_t n, std::int64_t inner) {
+  LAMINA_GRID_STRIDE_LOOP(e, n_out)
+  atomicAdd(grad + kernels::index_select_source_row(e / inner, index, k, n) * inner + e % inner, g[e]);
+}
+
+template <typename T>
+__global__ void gather_kernel(const T* x, const std::int64_t* index, T* out, std::int64_t n, kernels::GatherGeometry geometry) {
+  LAMINA_GRID_STRIDE_LOOP(p, n) out[p] = x[geometry.source(index, p)];
+}
+
+template <typename T>
+__global__ void gather_backward_kernel(const T* g, const std::int64_t* index, T* grad, std::int64_t n,
+                                       kernels::GatherGeometry geometry) {
+  LAMINA_GRID_STRIDE_LOOP(p, n) atomicAdd(grad + geometry.source(index, p), g[p]);
 }
 
 void dropout(const Tensor& x, const Tensor& out, std::uint64_t seed, std::uint64_t first_counter, functors::Dropout mask) {
@@ -34,23 +51,42 @@ void dropout(const Tensor& x, const Tensor& out, std::uint64_t seed, std::uint64
   });
 }
 
-void embedding(const Tensor& weight, const Tensor& indices, const Tensor& out) {
-  const std::int64_t n = indices.numel(), width = weight.shape()[1];
-  if (n * width == 0) return;
+void index_select(const Tensor& x, const Tensor& index, const Tensor& out, std::int64_t n, std::int64_t inner) {
+  const std::int64_t n_out = out.numel(), k = index.numel();
+  if (n_out == 0) return;
   DeviceGuard guard(out.device().index);
-  dispatch_floating(out.dtype(), "embedding", [&]<typename T>() {
-    launch("embedding_kernel", embedding_kernel<T>, n * width, weight.data<T>(), indices.data<std::int64_t>(),
-           out.data<T>(), n, width);
+  dispatch(out.dtype(), [&]<typename T>() {
+    launch("index_select_kernel", index_select_kernel<T>, n_out, x.data<T>(), index.data<std::int64_t>(), out.data<T>(),
+           n_out, k, n, inner);
   });
 }
 
-void embedding_backward(const Tensor& g, const Tensor& indices, const Tensor& grad_weight) {
-  const std::int64_t n = indices.numel(), width = grad_weight.shape()[1];
-  if (n * width == 0) return;
-  DeviceGuard guard(grad_weight.device().index);
-  dispatch_floating(grad_weight.dtype(), "embedding_backward", [&]<typename T>() {
-    launch("embedding_backward_kernel", embedding_backward_kernel<T>, n * width, g.data<T>(),
-           indices.data<std::int64_t>(), grad_weight.data<T>(), n, width);
+void index_select_backward(const Tensor& g, const Tensor& index, const Tensor& grad, std::int64_t n, std::int64_t inner) {
+  const std::int64_t n_out = g.numel(), k = index.numel();
+  if (n_out == 0) return;
+  DeviceGuard guard(grad.device().index);
+  dispatch_floating(grad.dtype(), "index_select backward", [&]<typename T>() {
+    launch("index_select_backward_kernel", index_select_backward_kernel<T>, n_out, g.data<T>(),
+           index.data<std::int64_t>(), grad.data<T>(), n_out, k, n, inner);
+  });
+}
+
+void gather(const Tensor& x, const Tensor& index, const Tensor& out, const kernels::GatherGeometry& geometry) {
+  const std::int64_t n = out.numel();
+  if (n == 0) return;
+  DeviceGuard guard(out.device().index);
+  dispatch(out.dtype(), [&]<typename T>() {
+    launch("gather_kernel", gather_kernel<T>, n, x.data<T>(), index.data<std::int64_t>(), out.data<T>(), n, geometry);
+  });
+}
+
+void gather_backward(const Tensor& g, const Tensor& index, const Tensor& grad, const kernels::GatherGeometry& geometry) {
+  const std::int64_t n = g.numel();
+  if (n == 0) return;
+  DeviceGuard guard(grad.device().index);
+  dispatch_floating(grad.dtype(), "gather backward", [&]<typename T>() {
+    launch("gather_backward_kernel", gather_backward_kernel<T>, n, g.data<T>(), index.data<std::int64_t>(),
+           grad.data<T>(), n, geometry);
   });
 }
 
@@ -58,8 +94,10 @@ void embedding_backward(const Tensor& g, const Tensor& indices, const Tensor& gr
 
 void register_indexing_kernels(CudaKernels& k) {
   k.dropout = dropout;
-  k.embedding = embedding;
-  k.embedding_backward = embedding_backward;
+  k.index_select = index_select;
+  k.index_select_backward = index_select_backward;
+  k.gather = gather;
+  k.gather_backward = gather_backward;
 }
 
 }  // namespace lamina::cuda

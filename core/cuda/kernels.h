@@ -11,6 +11,7 @@ void register_softmax_kernels(CudaKernels& k);
 void register_blas_kernels(CudaKernels& k);
 void register_indexing_kernels(CudaKernels& k);
 void register_unfold_kernels(CudaKernels& k);
+void register_pooling_kernels(CudaKernels& k);
 // Registers the caching allocator as core's DeviceBackend (cuda_allocator.cu).
 void register_backend();
 

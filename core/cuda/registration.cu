@@ -21,6 +21,7 @@ struct Registration {
     register_blas_kernels(k);
     register_indexing_kernels(k);
     register_unfold_kernels(k);
+    register_pooling_kernels(k);
     register_cuda_kernels(k);
   }
 };

@@ -23,6 +23,11 @@ inline void expect_close(const Tensor& device_result, const Tensor& cpu_result, 
     ASSERT_NEAR(d[i], c[i], atol + rtol * std::abs(c[i])) << what << ", element " << i << " of " << d.size();
 }
 
+// An int64 index tensor on `like`'s device.
+inline Tensor indices(const std::vector<std::int64_t>& values, const Tensor& like) {
+  return from_vector<std::int64_t>(values, {static_cast<std::int64_t>(values.size())}).to(like.device());
+}
+
 struct OpCase {
   const char* name;
   std::vector<Shape> inputs;  // float32 inputs drawn from randn, all requiring grad
@@ -85,6 +90,20 @@ inline std::vector<OpCase> device_op_cases() {
       {"cat", {{2, 3, 4}, {2, 1, 4}, {2, 5, 4}}, [](V x) { return cat({x[0], x[1], x[2]}, 1); }},
       {"stack", {{3, 4}, {3, 4}}, [](V x) { return stack({x[0], x[1]}, 0); }},
       {"comparisons", {{100}, {100}}, [](V x) { return add(gt(x[0], x[1]), eq(x[0], x[0])); }, false},
+      {"where broadcast", {{30, 4}, {30, 4}, {4}}, [](V x) { return where(gt(x[0], x[1]), mul(x[0], x[1]), x[2]); }},
+      {"index_select rows, repeated", {{7, 5}}, [](V x) { return index_select(x[0], 0, indices({6, 0, 6, 2}, x[0])); }},
+      {"index_select middle dim", {{3, 6, 4}}, [](V x) { return index_select(x[0], 1, indices({5, 1, 1}, x[0])); }},
+      {"gather repeated", {{4, 6}}, [](V x) {
+         return gather(x[0], 1, indices({0, 5, 5, 1, 1, 1, 2, 0, 4, 3, 3, 0}, x[0]).view({4, 3}));
+       }},
+      {"gather transposed", {{5, 3}}, [](V x) { return gather(x[0].t(), 0, indices({2, 0, 1, 1, 2, 2, 0, 0, 1, 2}, x[0]).view({2, 5})); }},
+      {"one_hot", {{6, 5}}, [](V x) { return mul(x[0], one_hot(indices({4, 0, 2, 2, 1, 3}, x[0]), 5).to(x[0].dtype())); }},
+      {"adaptive_avg_pool2d unequal windows", {{2, 3, 5, 7}}, [](V x) { return adaptive_avg_pool2d(x[0], {3, 4}); }},
+      {"adaptive_avg_pool2d upsampling", {{1, 2, 3, 2}}, [](V x) { return adaptive_avg_pool2d(x[0], {5, 4}); }},
+      {"batch_norm synchronized", {{6, 3, 4}, {3}, {3}}, [](V x) {
+         // A reducer as if a second process held an identical batch (its sums are twice ours).
+         return batch_norm(x[0], x[1], x[2], {}, {}, true, 0.1, 1e-5, [](Tensor& sums) { sums.mul_(2.0); });
+       }},
   };
 }
 
@@ -155,6 +174,58 @@ inline void check_batch_norm_running_statistics(Device device) {
   }
   expect_close(mean_dev, mean_cpu, "running mean");
   expect_close(var_dev, var_cpu, "running variance");
+}
+
+// SyncBatchNorm's statistics on the device: the reducer receives the float64 sums there (then all-reduces them over
+// NCCL); with a reducer acting as a second process with an identical batch, the output, gradients and running
+// statistics are those of batch_norm over the batch concatenated with itself.
+inline void check_sync_batch_norm(Device device) {
+  const Tensor x = randn({5, 3, 2, 2}), w = rand({3}), b = randn({3});
+  std::vector<Device> seen;
+  const StatisticsReducer twice = [&seen](Tensor& sums) {
+    EXPECT_EQ(sums.dtype(), DType::Float64);
+    seen.push_back(sums.device());
+    sums.mul_(2.0);
+  };
+  Tensor xd = x.to(device).requires_grad_(), wd = w.to(device).requires_grad_(), bd = b.to(device).requires_grad_();
+  Tensor mean_dev = zeros({3}, {.device = device}), var_dev = ones({3}, {.device = device});
+  const Tensor synced = batch_norm(xd, wd, bd, mean_dev, var_dev, true, 0.1, 1e-5, twice);
+  Tensor xc = x.clone().requires_grad_(), wc = w.clone().requires_grad_(), bc = b.clone().requires_grad_();
+  Tensor mean_cpu = zeros({3}), var_cpu = ones({3});
+  const Tensor doubled = batch_norm(cat({xc, xc}, 0), wc, bc, mean_cpu, var_cpu, true);
+  expect_close(synced, doubled.slice(0, 0, 5).contiguous(), "synchronized batch_norm");
+  expect_close(mean_dev, mean_cpu, "synchronized running mean");
+  expect_close(var_dev, var_cpu, "synchronized running variance");
+  // Sums, then squared deviations: two all-reduces forward; each has an all-reduce of its gradient backward.
+  EXPECT_EQ(seen, std::vector<Device>(2, device));
+  const Tensor g = randn({5, 3, 2, 2});
+  synced.backward(g.to(device));
+  // The other "process" back-propagates the same gradient through its copy.
+  doubled.backward(cat({g, g}, 0));
+  EXPECT_EQ(seen, std::vector<Device>(4, device));
+  expect_close(xd.grad(), div(xc.grad(), 2.0), "synchronized batch_norm input gradient");
+  expect_close(wd.grad(), div(wc.grad(), 2.0), "synchronized batch_norm weight gradient");
+  expect_close(bd.grad(), div(bc.grad(), 2.0), "synchronized batch_norm bias gradient");
+}
+
+// Indices on the device are range-checked like the CPU's, naming the op, the index, and the input.
+inline void check_index_errors(Device device) {
+  const Tensor x = zeros({4, 3}, {.device = device});
+  const auto message = [](const std::function<void()>& fn) -> std::string {
+    try {
+      fn();
+    } catch (const std::out_of_range& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_NE(message([&] { index_select(x, 0, indices({0, 9}, x)); })
+                .find("index_select: index 9 is out of range for dimension 0 of size 4 (input float32 [4, 3] on cuda:0)"),
+            std::string::npos);
+  EXPECT_NE(message([&] { gather(x, 1, indices({-1}, x).view({1, 1})); }).find("gather: index -1 is out of range for dimension 1"),
+            std::string::npos);
+  EXPECT_NE(message([&] { one_hot(indices({3, 5}, x), 5); }).find("one_hot: label 5 is out of range for 5 classes"),
+            std::string::npos);
 }
 
 inline void check_copies_and_fills(Device device) {

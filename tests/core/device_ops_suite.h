@@ -1,6 +1,8 @@
 #pragma once
 // The DeviceOps test suite over the cases of device_op_cases.h, for a fixture `Env` with a static `device` that
 // skips where it cannot run: instantiated on a GPU by tests/cuda and on the stand-in CUDA device by tests/core.
+#include <lamina/core/cuda_kernels.h>
+
 #include "device_op_cases.h"
 
 namespace lamina::testing {
@@ -21,19 +23,31 @@ TYPED_TEST_P(DeviceOps, ArgmaxAndEmbedding) { check_argmax_and_embedding(TestFix
 TYPED_TEST_P(DeviceOps, DropoutMasksAreBitIdenticalToTheCpus) { check_dropout_masks(TestFixture::device); }
 TYPED_TEST_P(DeviceOps, CopiesConvertDtypesAndFillsWriteStridedViews) { check_copies_and_fills(TestFixture::device); }
 
-TYPED_TEST_P(DeviceOps, AnOpWithoutACudaKernelNamesTheOpAndDevice) {
-  const Tensor a = randn({4, 3}).to(TestFixture::device);
+TYPED_TEST_P(DeviceOps, SyncBatchNormStatisticsAreReducedOnTheDevice) { check_sync_batch_norm(TestFixture::device); }
+TYPED_TEST_P(DeviceOps, DeviceIndicesAreRangeChecked) { check_index_errors(TestFixture::device); }
+
+// Every op of core has an entry now; one taken out of the table shows what a missing entry reports.
+TYPED_TEST_P(DeviceOps, AnOpWhoseEntryIsMissingNamesTheOpAndDevice) {
+  const CudaKernels registered = registered_cuda_kernels();
+  CudaKernels without_where = registered;
+  without_where.where = nullptr;
+  register_cuda_kernels(without_where);
+  const Device device = TestFixture::device;
+  const Tensor a = randn({4, 3}).to(device);
+  std::string message = "no error";
   try {
     where(gt(a, a), a, a);
-    FAIL() << "expected an error";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("where: no CUDA kernel for cuda:0 tensors (float32 [4, 3] on cuda:0)"),
-              std::string::npos) << e.what();
+    message = e.what();
   }
+  register_cuda_kernels(registered);
+  EXPECT_NE(message.find("where: no CUDA kernel for cuda:0 tensors (float32 [4, 3] on cuda:0)"), std::string::npos) << message;
+  EXPECT_EQ(where(gt(a, zeros({}, {.device = device})), a, neg(a)).to_vector<float>(), abs(a).to_vector<float>());
 }
 
 REGISTER_TYPED_TEST_SUITE_P(DeviceOps, EveryOpMatchesTheCpuForwardAndBackward, BatchNormRunningStatistics, CrossEntropy,
                             ArgmaxAndEmbedding, DropoutMasksAreBitIdenticalToTheCpus,
-                            CopiesConvertDtypesAndFillsWriteStridedViews, AnOpWithoutACudaKernelNamesTheOpAndDevice);
+                            CopiesConvertDtypesAndFillsWriteStridedViews, SyncBatchNormStatisticsAreReducedOnTheDevice,
+                            DeviceIndicesAreRangeChecked, AnOpWhoseEntryIsMissingNamesTheOpAndDevice);
 
 }  // namespace lamina::testing

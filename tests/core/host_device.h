@@ -116,15 +116,33 @@ inline CudaKernels host_kernels() {
   k.col2im = [](const Tensor& col, const Tensor& xt, const kernels::ConvGeometry& g, std::int64_t batch) {
     cpu::col2im(host_view(col), host_view(xt), g, batch);
   };
-  k.embedding = [](const Tensor& weight, const Tensor& indices, const Tensor& out) {
-    host_view(out).copy_(embedding(host_view(indices), host_view(weight)));
+  k.where = [](const Tensor& mask, const Tensor& a, const Tensor& b, const Tensor& out) {
+    host_view(out).copy_(where(host_view(mask), host_view(a), host_view(b)));
   };
-  k.embedding_backward = [](const Tensor& g, const Tensor& indices, const Tensor& grad_weight) {
-    const Tensor hg = host_view(g), hi = host_view(indices), hw = host_view(grad_weight);
-    const std::int64_t width = grad_weight.shape()[1];
-    dispatch(grad_weight.dtype(), [&]<typename T>() {
-      for (std::int64_t k = 0; k < g.numel(); ++k)
-        hw.data<T>()[hi.data<std::int64_t>()[k / width] * width + k % width] += hg.data<T>()[k];
+  k.index_select = [](const Tensor& x, const Tensor& index, const Tensor& out, std::int64_t n, std::int64_t inner) {
+    cpu::index_select(host_view(x), host_view(index), host_view(out), n, inner);
+  };
+  k.index_select_backward = [](const Tensor& g, const Tensor& index, const Tensor& grad, std::int64_t n, std::int64_t inner) {
+    cpu::index_select_backward(host_view(g), host_view(index), host_view(grad), n, inner);
+  };
+  k.gather = [](const Tensor& x, const Tensor& index, const Tensor& out, const kernels::GatherGeometry& geometry) {
+    cpu::gather(host_view(x), host_view(index), host_view(out), geometry);
+  };
+  k.gather_backward = [](const Tensor& g, const Tensor& index, const Tensor& grad, const kernels::GatherGeometry& geometry) {
+    cpu::gather_backward(host_view(g), host_view(index), host_view(grad), geometry);
+  };
+  // The element functions the CUDA kernels run (the CPU op scatters over window tables instead).
+  k.adaptive_avg_pool2d = [](const Tensor& x, const Tensor& out, const kernels::AdaptivePoolGeometry& g) {
+    const Tensor hx = host_view(x), hout = host_view(out);
+    dispatch(out.dtype(), [&]<typename T>() {
+      for (std::int64_t k = 0; k < out.numel(); ++k) hout.data<T>()[k] = kernels::adaptive_avg_pool_element(g, hx.data<T>(), k);
+    });
+  };
+  k.adaptive_avg_pool2d_backward = [](const Tensor& g, const Tensor& grad, const kernels::AdaptivePoolGeometry& geometry) {
+    const Tensor hg = host_view(g), hgrad = host_view(grad);
+    dispatch(grad.dtype(), [&]<typename T>() {
+      for (std::int64_t k = 0; k < grad.numel(); ++k)
+        hgrad.data<T>()[k] = kernels::adaptive_avg_pool_backward_element(geometry, hg.data<T>(), k);
     });
   };
   return k;

@@ -11,7 +11,7 @@ using namespace lamina;
 TEST(CudaRegistration, EveryKernelEntryIsRegistered) {
   const CudaKernels& k = registered_cuda_kernels();
   // A new entry must be registered (core/cuda/registration.cu) and listed here.
-  static_assert(sizeof(CudaKernels) == 17 * sizeof(void*), "CudaKernels changed: update this test");
+  static_assert(sizeof(CudaKernels) == 22 * sizeof(void*), "CudaKernels changed: update this test");
   const void* entries[] = {
       reinterpret_cast<const void*>(k.unary), reinterpret_cast<const void*>(k.binary),
       reinterpret_cast<const void*>(k.copy), reinterpret_cast<const void*>(k.fill),
@@ -20,8 +20,10 @@ TEST(CudaRegistration, EveryKernelEntryIsRegistered) {
       reinterpret_cast<const void*>(k.softmax_backward), reinterpret_cast<const void*>(k.cross_entropy),
       reinterpret_cast<const void*>(k.cross_entropy_backward), reinterpret_cast<const void*>(k.gemm),
       reinterpret_cast<const void*>(k.dropout), reinterpret_cast<const void*>(k.im2col),
-      reinterpret_cast<const void*>(k.col2im), reinterpret_cast<const void*>(k.embedding),
-      reinterpret_cast<const void*>(k.embedding_backward)};
+      reinterpret_cast<const void*>(k.col2im), reinterpret_cast<const void*>(k.where),
+      reinterpret_cast<const void*>(k.index_select), reinterpret_cast<const void*>(k.index_select_backward),
+      reinterpret_cast<const void*>(k.gather), reinterpret_cast<const void*>(k.gather_backward),
+      reinterpret_cast<const void*>(k.adaptive_avg_pool2d), reinterpret_cast<const void*>(k.adaptive_avg_pool2d_backward)};
   for (std::size_t i = 0; i < std::size(entries); ++i) EXPECT_NE(entries[i], nullptr) << "entry " << i;
 }
 

@@ -5,13 +5,16 @@
 #include <cuda_runtime.h>
 
 #include <chrono>
+#include <cmath>
 
 #include <gtest/gtest.h>
 
 #include <lamina/distributed/distributed_data_parallel.h>
 #include <lamina/distributed/environment.h>
 #include <lamina/distributed/nccl_process_group.h>
+#include <lamina/distributed/sync_batch_norm.h>
 #include <lamina/lamina.h>
+#include <lamina/nn/batch_norm.h>
 #include <lamina/nn/mlp.h>
 
 using namespace lamina;
@@ -177,4 +180,40 @@ TEST(NcclProcessGroup, DdpOnTheRanksGpusAveragesGradientsLikeTheCpu) {
     for (std::size_t k = 0; k < got.size(); ++k)
       ASSERT_NEAR(got[k], expected[k] / group->size(), 1e-5) << cpu_params[i].first << " element " << k;
   }
+}
+
+// SyncBatchNorm with each rank's BatchNorm on its own GPU: the statistics' sums are all-reduced over NCCL on the
+// device. Every rank's output, input gradient and running statistics equal the CPU's batch_norm over the global
+// batch (every rank's slice, drawn from the ranks' generators), with every rank's output gradient.
+TEST(NcclProcessGroup, SyncBatchNormOnTheRanksGpusMatchesTheGlobalBatchOnTheCpu) {
+  SKIP_WITHOUT_GPUS();
+  const int rank = environment().world_rank, device = environment().local_rank;
+  auto group = std::make_shared<NcclProcessGroup>(ProcessGroupOptions{}, MPI_COMM_WORLD, device);
+  nn::BatchNorm2d bn(3);
+  bn.to(Device::cuda(device));
+  EXPECT_EQ(convert_sync_batch_norm(bn, group), 1);
+
+  std::vector<Tensor> xs, gs;
+  for (int r = 0; r < group->size(); ++r) {
+    Generator gen(200 + r);
+    xs.push_back(randn({4, 3, 2, 5}, {}, 1.0, 2.0, &gen));
+    gs.push_back(randn({4, 3, 2, 5}, {}, 0.0, 1.0, &gen));
+  }
+  Tensor x = xs[rank].to(Device::cuda(device)).requires_grad_();
+  const Tensor y = bn(x);
+  y.backward(gs[rank].to(Device::cuda(device)));
+
+  Tensor global_x = cat(xs, 0).requires_grad_();
+  Tensor running_mean = zeros({3}), running_var = ones({3});
+  const Tensor global_y = batch_norm(global_x, ones({3}), zeros({3}), running_mean, running_var, true);
+  global_y.backward(cat(gs, 0));
+  const auto expect_near = [](const Tensor& got, const Tensor& expected, const char* what) {
+    const std::vector<double> a = got.to_vector<double>(), e = expected.contiguous().to_vector<double>();
+    ASSERT_EQ(a.size(), e.size()) << what;
+    for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], e[i], 1e-4 + 1e-4 * std::abs(e[i])) << what << " element " << i;
+  };
+  expect_near(y, global_y.slice(0, 4 * rank, 4 * rank + 4), "output");
+  expect_near(x.grad(), global_x.grad().slice(0, 4 * rank, 4 * rank + 4), "input gradient");
+  expect_near(bn.running_mean, running_mean, "running mean");
+  expect_near(bn.running_var, running_var, "running variance");
 }
