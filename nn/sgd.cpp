@@ -12,11 +12,11 @@ namespace {
 // SGD with momentum (rules::Sgd) for one setting of first step / Nesterov, as a loop GCC vectorizes.
 template <typename T, bool kFirst, bool kNesterov>
 void momentum_update(T* __restrict p, const T* __restrict g, T* __restrict buf, std::int64_t n, T lr, T weight_decay,
-                     T momentum, T keep) {
+                     T momentum, T undamped) {
 #pragma omp parallel for simd if (n > kParallelGrain)
   for (std::int64_t i = 0; i < n; ++i) {
     const T d = g[i] + weight_decay * p[i];
-    const T b = kFirst ? d : momentum * buf[i] + keep * d;
+    const T b = kFirst ? d : momentum * buf[i] + undamped * d;
     buf[i] = b;
     p[i] -= lr * (kNesterov ? d + momentum * b : b);
   }
@@ -60,10 +60,10 @@ void SGD::step() {
         for (std::int64_t i = 0; i < n; ++i) pp[i] -= lr * (pg[i] + wd * pp[i]);
         return;
       }
-      const T momentum = static_cast<T>(options_.momentum), keep = static_cast<T>(1 - options_.dampening);
+      const T momentum = static_cast<T>(options_.momentum), undamped = static_cast<T>(1 - options_.dampening);
       const auto update = first ? (options_.nesterov ? momentum_update<T, true, true> : momentum_update<T, true, false>)
                                 : (options_.nesterov ? momentum_update<T, false, true> : momentum_update<T, false, false>);
-      update(pp, pg, buf.data<T>(), n, lr, wd, momentum, keep);
+      update(pp, pg, buf.data<T>(), n, lr, wd, momentum, undamped);
     });
   }
   ++steps_;
