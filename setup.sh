@@ -13,6 +13,7 @@ packages=(
   zlib1g-dev libboost-serialization-dev libcli11-dev libxxhash-dev  # libraries
   libopenblas-openmp-dev                                            # BLAS on the same OpenMP pool as lamina
   openmpi-bin libopenmpi-dev                                        # distributed training
+  iproute2                                                          # multi-host tests (network namespaces)
   dataset-fashion-mnist                                             # data
   python3-torch python3-numpy gnuplot-nox                           # reference numbers, plots
   clang libclang-rt-14-dev                                          # fuzzing

@@ -9,17 +9,13 @@
 namespace lamina::nn {
 namespace {
 
-// SGD with momentum (rules::Sgd) for one setting of first step / Nesterov, as a loop GCC vectorizes.
+// rules::Sgd with momentum over n elements, for one setting of first step / Nesterov.
 template <typename T, bool kFirst, bool kNesterov>
 void momentum_update(T* __restrict p, const T* __restrict g, T* __restrict buf, std::int64_t n, T lr, T weight_decay,
                      T momentum, T undamped) {
 #pragma omp parallel for simd if (n > kParallelGrain)
-  for (std::int64_t i = 0; i < n; ++i) {
-    const T d = g[i] + weight_decay * p[i];
-    const T b = kFirst ? d : momentum * buf[i] + undamped * d;
-    buf[i] = b;
-    p[i] -= lr * (kNesterov ? d + momentum * b : b);
-  }
+  for (std::int64_t i = 0; i < n; ++i)
+    rules::Sgd::with_momentum<kFirst, kNesterov>(p[i], g[i], buf[i], lr, weight_decay, momentum, undamped);
 }
 
 }  // namespace
@@ -52,12 +48,10 @@ void SGD::step() {
       T* pp = p.data<T>();
       const T* pg = g.data<T>();
       const std::int64_t n = p.numel();
-      // The rule (rules::Sgd) written out for each setting: GCC left the general rule's loop scalar (its branches
-      // on the settings), 2-5x slower than these.
       const T lr = static_cast<T>(lr_), wd = static_cast<T>(options_.weight_decay);
       if (!with_momentum) {
 #pragma omp parallel for simd if (n > kParallelGrain)
-        for (std::int64_t i = 0; i < n; ++i) pp[i] -= lr * (pg[i] + wd * pp[i]);
+        for (std::int64_t i = 0; i < n; ++i) rules::Sgd::plain(pp[i], pg[i], lr, wd);
         return;
       }
       const T momentum = static_cast<T>(options_.momentum), undamped = static_cast<T>(1 - options_.dampening);
