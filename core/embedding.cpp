@@ -1,12 +1,11 @@
 #include <lamina/core/embedding.h>
 
-#include <algorithm>
 #include <stdexcept>
 
 #include <lamina/core/autograd.h>
 #include <lamina/core/checks.h>
 #include <lamina/core/cuda_kernels.h>
-#include <lamina/core/parallel.h>
+#include <lamina/core/shape_ops.h>
 
 namespace lamina {
 
@@ -34,30 +33,15 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {
   Shape out_shape = indices.shape();
   out_shape.push_back(width);
   Tensor out = Tensor::empty(out_shape, {.dtype = weight.dtype(), .device = weight.device()});
-  // On a GPU, embedding is index_select of weight's rows.
+  // Embedding is index_select of weight's rows, on either device.
   if (weight.device().is_cuda()) cuda_kernel(&CudaKernels::index_select, weight, "embedding")(wc, idx, out, vocab, width);
-  else dispatch_floating(weight.dtype(), "embedding", [&]<typename T>() {
-    const T* pw = wc.data<T>();
-    T* py = out.data<T>();
-#pragma omp parallel for if (n * width > kParallelGrain)
-    for (std::int64_t i = 0; i < n; ++i) std::copy_n(pw + pi[i] * width, width, py + i * width);
-  });
+  else cpu::index_select(wc, idx, out, vocab, width);
   if (autograd::needs_grad({&weight})) {
     autograd::record("embedding", out, {weight}, [idx, vocab, width](const Tensor& g) -> std::vector<Tensor> {
       const Tensor gc = g.contiguous();
       Tensor gw = zeros({vocab, width}, {.dtype = g.dtype(), .device = g.device()});
-      if (g.device().is_cuda()) {
-        cuda_kernel(&CudaKernels::index_select_backward, g, "embedding backward")(gc, idx, gw, vocab, width);
-        return {gw};
-      }
-      dispatch_floating(g.dtype(), "embedding", [&]<typename T>() {
-        const std::int64_t* pi = idx.data<std::int64_t>();
-        const T* pg = gc.data<T>();
-        T* pgw = gw.data<T>();
-        // Serial: two samples with the same index write the same row.
-        for (std::int64_t i = 0; i < idx.numel(); ++i)
-          for (std::int64_t k = 0; k < width; ++k) pgw[pi[i] * width + k] += pg[i * width + k];
-      });
+      if (g.device().is_cuda()) cuda_kernel(&CudaKernels::index_select_backward, g, "embedding backward")(gc, idx, gw, vocab, width);
+      else cpu::index_select_backward(gc, idx, gw, vocab, width);
       return {gw};
     });
   }

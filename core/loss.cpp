@@ -9,7 +9,7 @@
 #include <lamina/core/checks.h>
 #include <lamina/core/cuda_kernels.h>
 #include <lamina/core/elementwise.h>
-#include <lamina/core/embedding.h>
+#include <lamina/core/shape_ops.h>
 #include <lamina/core/functors.h>
 #include <lamina/core/parallel.h>
 #include <lamina/core/reduction.h>
@@ -137,12 +137,9 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& labels, Reduction reducti
   check_class_labels(log_probs, labels, "nll_loss", "log_probs");
   const std::int64_t n = log_probs.shape()[0], classes = log_probs.shape()[1];
   if (log_probs.device().is_cuda()) {
-    // On a GPU, as ops with kernels: the one-hot rows of the labels are rows of the identity (an embedding), and
-    // autograd derives the backward.
-    Tensor eye = zeros({classes, classes}, {.dtype = log_probs.dtype()});
-    eye.as_strided({classes}, {classes + 1}, 0).fill_(1.0);  // the diagonal
-    const Tensor onehot = embedding(labels, eye.to(log_probs.device()));
-    return reduce(neg(sum(mul(log_probs, onehot), {1})), reduction);
+    // On a GPU, as ops with kernels: each row's log-probability at its label (gather), and autograd derives the
+    // backward.
+    return reduce(neg(gather(log_probs, 1, labels.reshape({n, 1})).reshape({n})), reduction);
   }
   const Tensor x = log_probs.detach().contiguous();
   const Tensor y = labels.detach().contiguous();

@@ -69,7 +69,6 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, doubl
 }  // namespace
 
 void set_allow_tf32(bool allow) { g_allow_tf32 = allow; }
-bool allow_tf32() { return g_allow_tf32; }
 
 void register_blas_kernels(CudaKernels& k) { k.gemm = gemm; }
 

@@ -119,7 +119,6 @@ CudaBackend& backend() {
 
 cudaStream_t current_stream() { return g_current_stream; }
 void set_current_stream(void* stream) { g_current_stream = static_cast<cudaStream_t>(stream); }
-void* current_stream_handle() { return g_current_stream; }
 
 int device_count(std::string* reason) {
   int count = 0;

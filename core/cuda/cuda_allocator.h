@@ -19,7 +19,6 @@ AllocatorStats memory_stats(int device);
 void empty_cache();
 // Queue this thread's work on `stream` (a cudaStream_t; nullptr is the legacy default stream).
 void set_current_stream(void* stream);
-void* current_stream_handle();
 // Waits for all work queued on `device`.
 void synchronize(int device);
 

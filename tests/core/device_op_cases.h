@@ -10,6 +10,8 @@
 
 #include <lamina/lamina.h>
 
+#include "expect.h"
+
 namespace lamina::testing {
 
 // float32 tolerance by default: a GPU sums in another order and its exp/log differ from glibc's in the last bits.
@@ -211,21 +213,13 @@ inline void check_sync_batch_norm(Device device) {
 // Indices on the device are range-checked like the CPU's, naming the op, the index, and the input.
 inline void check_index_errors(Device device) {
   const Tensor x = zeros({4, 3}, {.device = device});
-  const auto message = [](const std::function<void()>& fn) -> std::string {
-    try {
-      fn();
-    } catch (const std::out_of_range& e) {
-      return e.what();
-    }
-    return "no error";
-  };
-  EXPECT_NE(message([&] { index_select(x, 0, indices({0, 9}, x)); })
-                .find("index_select: index 9 is out of range for dimension 0 of size 4 (input float32 [4, 3] on cuda:0)"),
-            std::string::npos);
-  EXPECT_NE(message([&] { gather(x, 1, indices({-1}, x).view({1, 1})); }).find("gather: index -1 is out of range for dimension 1"),
-            std::string::npos);
-  EXPECT_NE(message([&] { one_hot(indices({3, 5}, x), 5); }).find("one_hot: label 5 is out of range for 5 classes"),
-            std::string::npos);
+  using lamina::testing::expect_contains, lamina::testing::message_of;
+  expect_contains(message_of<std::out_of_range>([&] { index_select(x, 0, indices({0, 9}, x)); }),
+                  {"index_select: index 9 is out of range for dimension 0 of size 4 (input float32 [4, 3] on cuda:0)"});
+  expect_contains(message_of<std::out_of_range>([&] { gather(x, 1, indices({-1}, x).view({1, 1})); }),
+                  {"gather: index -1 is out of range for dimension 1"});
+  expect_contains(message_of<std::out_of_range>([&] { one_hot(indices({3, 5}, x), 5); }),
+                  {"one_hot: label 5 is out of range for 5 classes"});
 }
 
 inline void check_copies_and_fills(Device device) {

@@ -5,6 +5,7 @@
 #include <lamina/core/unfold.h>
 #include <lamina/lamina.h>
 
+#include "expect.h"
 #include "gradcheck.h"
 
 using namespace lamina;
@@ -46,18 +47,11 @@ TEST(Unfold, AGemmOverItsColumnsIsTheConvolution) {
   const Tensor x = randn({3, 2, 9, 8}, {.dtype = DType::Float64}), w = randn({4, 2, 3, 3}, {.dtype = DType::Float64});
   const kernels::ConvGeometry g = geometry(2, 9, 8, 3, 2, 1, 1);
   const Tensor via_unfold = matmul(w.reshape({4, -1}), unfold(x, g)).view({4, g.out_h, g.out_w, 3}).permute({3, 0, 1, 2});
-  const std::vector<double> expected = conv2d(x, w, Tensor(), {.stride = 2, .padding = 1}).to_vector<double>();
-  const std::vector<double> got = via_unfold.to_vector<double>();
-  ASSERT_EQ(got.size(), expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-12) << i;
+  lamina::testing::expect_near(via_unfold.to_vector<double>(), conv2d(x, w, Tensor(), {.stride = 2, .padding = 1}).to_vector<double>());
 }
 
 TEST(Unfold, RejectsAnInputOfAnotherGeometry) {
-  try {
-    unfold(zeros({1, 3, 4, 4}), geometry(2, 4, 4, 2, 1, 0, 1));
-    FAIL() << "expected an error";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("unfold: input float32 [1, 3, 4, 4] does not match the geometry's 2 channels of 4x4"),
-              std::string::npos) << e.what();
-  }
+  lamina::testing::expect_contains(
+      lamina::testing::message_of<std::invalid_argument>([] { unfold(zeros({1, 3, 4, 4}), geometry(2, 4, 4, 2, 1, 0, 1)); }),
+      {"unfold: input float32 [1, 3, 4, 4] does not match the geometry's 2 channels of 4x4"});
 }
