@@ -26,11 +26,12 @@ ones, stated in NETWORKS below. The compute rate is this machine's core in every
 Writes DIR/cost_model.json (flat records), DIR/cost_model.csv and DIR/cost_model.png (gnuplot), prints a table.
 """
 import argparse
-import csv
 import json
 import os
 import subprocess
 import sys
+
+import records as suite
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RANKS = [2 ** k for k in range(11)]  # 1 ... 1024
@@ -156,7 +157,10 @@ def plot(records, out):
         script += [f'set title "{model}: ring all-reduce cost model, compute measured on 1 core"',
                    "plot " + ", ".join(lines)]
     script.append("unset multiplot")
-    subprocess.run(["gnuplot"], input="\n".join(script), text=True, check=True)
+    try:
+        subprocess.run(["gnuplot"], input="\n".join(script), text=True, check=True)
+    finally:
+        os.remove(data)
 
 
 def main():
@@ -172,12 +176,8 @@ def main():
     os.makedirs(out, exist_ok=True)
     inputs, points = load_inputs(out, args.mode, args.build)
     records = predict(inputs, args.gpu_speedup)
-    json.dump(records, open(f"{out}/cost_model.json", "w"), indent=1)
-    json.dump({k: v for k, v in inputs.items()}, open(f"{out}/cost_model_inputs.json", "w"), indent=1)
-    with open(f"{out}/cost_model.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(records[0]))
-        w.writeheader()
-        w.writerows(records)
+    suite.write(out, "cost_model", records)
+    json.dump(inputs, open(f"{out}/cost_model_inputs.json", "w"), indent=1)
     try:
         plot(records, out)
         png = f"{out}/cost_model.png"

@@ -2,8 +2,6 @@
 
 #include <cmath>
 #include <stdexcept>
-#include <tuple>
-#include <utility>
 #include <vector>
 
 #include <lamina/core/autograd.h>
@@ -48,11 +46,20 @@ void channel_sums(const T* px, std::int64_t batch, std::int64_t channels, std::i
   }
 }
 
-// (x - mean) / sqrt(var + eps) as differentiable tensor ops: the CUDA path of both normalizations, whose
-// backward autograd derives (the CPU's fused loops here are host code).
-Tensor normalize_with_ops(const Tensor& x, const Tensor& mean, const Tensor& var, double eps) {
-  return mul(sub(x, mean), rdiv(sqrt(add(var, eps)), 1.0));
+// The CUDA path of both normalizations is differentiable tensor ops, whose backward autograd derives (the CPU's
+// fused loops here are host code): the statistics, then (x - mean) / sqrt(var + eps).
+struct Moments {
+  Tensor mean, centered, var;  // centered = x - mean; var: the biased variance
+};
+
+// Over `dims` (kept).
+Moments moments(const Tensor& x, const Shape& dims) {
+  const Tensor mean = lamina::mean(x, dims, true);
+  const Tensor centered = sub(x, mean);
+  return {mean, centered, lamina::mean(mul(centered, centered), dims, true)};
 }
+
+Tensor normalize_with_ops(const Moments& m, double eps) { return mul(m.centered, rdiv(sqrt(add(m.var, eps)), 1.0)); }
 
 // Replaces `sums` (float64) by their total over all processes when a reducer is given (SyncBatchNorm).
 void combine(const StatisticsReducer& reduce, Tensor& sums) {
@@ -83,13 +90,11 @@ Tensor total_over_processes(const Tensor& partial, const StatisticsReducer& redu
 // With a reducer (SyncBatchNorm) they are those of every process's values, computed as on the CPU: the per-channel
 // sums and the value count are totalled in float64 (count becomes the total), then the squared deviations from
 // that mean. The sums stay on x's device: the reducer all-reduces them there (over NCCL for CUDA tensors).
-std::pair<Tensor, Tensor> batch_statistics(const Tensor& x, const Shape& dims, const Shape& per_channel,
-                                           const StatisticsReducer& reduce, double& count) {
+Moments batch_statistics(const Tensor& x, const Shape& dims, const Shape& per_channel, const StatisticsReducer& reduce,
+                         double& count) {
   if (!reduce) {
     check_count(count, x);
-    const Tensor mean = lamina::mean(x, dims, true);
-    const Tensor centered = sub(x, mean);
-    return {mean, lamina::mean(mul(centered, centered), dims, true)};
+    return moments(x, dims);
   }
   const std::int64_t channels = x.shape()[1];
   const TensorOptions f64 = {.dtype = DType::Float64, .device = x.device()};
@@ -99,7 +104,7 @@ std::pair<Tensor, Tensor> batch_statistics(const Tensor& x, const Shape& dims, c
   const Tensor mean = div(sums.slice(0, 0, channels), count).to(x.dtype()).reshape(per_channel);
   const Tensor centered = sub(x, mean);
   const Tensor squares = total_over_processes(sum(mul(centered, centered), dims).to(DType::Float64), reduce);
-  return {mean, div(squares, count).to(x.dtype()).reshape(per_channel)};
+  return {mean, centered, div(squares, count).to(x.dtype()).reshape(per_channel)};
 }
 
 }  // namespace
@@ -129,20 +134,20 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
     Shape dims = {0}, per_channel(x.dim(), 1);
     for (std::int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
     per_channel[1] = channels;
-    Tensor mean, var;
+    Moments m;
     if (batch_stats) {
-      std::tie(mean, var) = batch_statistics(x, dims, per_channel, reduce, count);
+      m = batch_statistics(x, dims, per_channel, reduce, count);
       if (update_running) {
         NoGradGuard no_grad;
         Tensor rm = running_mean, rv = running_var;
-        rm.mul_(1 - momentum).add_(mean.detach().reshape({channels}), momentum);
-        rv.mul_(1 - momentum).add_(var.detach().reshape({channels}), momentum * count / (count - 1));
+        rm.mul_(1 - momentum).add_(m.mean.detach().reshape({channels}), momentum);
+        rv.mul_(1 - momentum).add_(m.var.detach().reshape({channels}), momentum * count / (count - 1));
       }
     } else {
-      mean = running_mean.detach().reshape(per_channel);
-      var = running_var.detach().reshape(per_channel);
+      m.var = running_var.detach().reshape(per_channel);
+      m.centered = sub(x, running_mean.detach().reshape(per_channel));
     }
-    Tensor y = normalize_with_ops(x, mean, var, eps);
+    Tensor y = normalize_with_ops(m, eps);
     if (weight.defined()) y = mul(y, weight.reshape(per_channel));
     if (bias.defined()) y = add(y, bias.reshape(per_channel));
     return y;
@@ -283,9 +288,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   if (x.device().is_cuda()) {
     Shape dims;
     for (std::int64_t d = x.dim() - k_dims; d < x.dim(); ++d) dims.push_back(d);
-    const Tensor mean = lamina::mean(x, dims, true);
-    const Tensor centered = sub(x, mean);
-    Tensor y = normalize_with_ops(x, mean, lamina::mean(mul(centered, centered), dims, true), eps);
+    Tensor y = normalize_with_ops(moments(x, dims), eps);
     if (weight.defined()) y = mul(y, weight);
     if (bias.defined()) y = add(y, bias);
     return y;
