@@ -36,7 +36,7 @@ def lamina(build, model, ranks, seed, target, quick):
 
 def pytorch(model, ranks, seed, target, quick):
     command = ["/usr/bin/python3", os.path.join(records.HERE, "time_to_accuracy_pytorch.py"), "--model", model,
-               "--ranks", str(ranks), "--seed", str(seed), "--threads", "1"]
+               "--ranks", str(ranks), "--seed", str(seed)]
     command += (["--epochs", "1", "--train-samples", "2048", "--test-samples", "1000"] if quick
                 else ["--epochs", "10", "--target", str(target)])
     out, _ = records.run(command, 1)

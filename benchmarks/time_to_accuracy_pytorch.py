@@ -20,16 +20,15 @@ import argparse
 import json
 import math
 import os
-import socket
 import sys
 import time
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gloo_ranks import spawn  # noqa: E402
 from pytorch_fashion_mnist import DATA_DIR, load  # noqa: E402
 
 MEAN, STD = 0.2860, 0.3530
@@ -54,11 +53,7 @@ def lr_factor(step, warmup, total):
     return 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def train(rank, args, port):
-    torch.set_num_threads(args.threads)
-    torch.set_num_interop_threads(1)
-    if args.ranks > 1:
-        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=args.ranks)
+def train(rank, world, args):
     torch.manual_seed(args.seed)
     train_x, train_y = load(args.data_dir, "train")
     test_x, test_y = load(args.data_dir, "test")
@@ -67,27 +62,27 @@ def train(rank, args, port):
     if args.test_samples:
         test_x, test_y = test_x[:args.test_samples], test_y[:args.test_samples]
     train_x, test_x = (train_x - MEAN) / STD, (test_x - MEAN) / STD
-    test_x, test_y = test_x[rank::args.ranks], test_y[rank::args.ranks]
+    test_x, test_y = test_x[rank::world], test_y[rank::world]
 
     model = make_model(args.model)
-    replica = nn.parallel.DistributedDataParallel(model) if args.ranks > 1 else model
+    replica = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     optimizer = torch.optim.SGD(replica.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    per_rank = 256 // args.ranks
-    steps_per_epoch = len(train_x) // args.ranks // per_rank
+    per_rank = 256 // world
+    steps_per_epoch = len(train_x) // world // per_rank
     warmup = min(100, args.epochs * steps_per_epoch // 2)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, warmup, args.epochs * steps_per_epoch))
     loss_fn = nn.CrossEntropyLoss()
     shuffle = torch.Generator()
 
-    if args.ranks > 1:
+    if world > 1:
         dist.barrier()
     start = time.perf_counter()
     accuracies, elapsed = [], []
     for epoch in range(args.epochs):
         replica.train()
         shuffle.manual_seed(args.seed * 1000003 + epoch)
-        order = torch.randperm(len(train_x), generator=shuffle)[rank::args.ranks]
+        order = torch.randperm(len(train_x), generator=shuffle)[rank::world]
         for step in range(steps_per_epoch):
             idx = order[step * per_rank:(step + 1) * per_rank]
             loss = loss_fn(replica(train_x[idx]), train_y[idx])
@@ -102,18 +97,16 @@ def train(rank, args, port):
                 logits = model(test_x[first:first + 1024])
                 correct[0] += (logits.argmax(dim=1) == test_y[first:first + 1024]).sum().item()
         correct[1] = len(test_x)
-        if args.ranks > 1:
+        if world > 1:
             dist.all_reduce(correct)
         accuracies.append(round((correct[0] / correct[1]).item(), 4))
         elapsed.append(round(time.perf_counter() - start, 3))
         if args.target and accuracies[-1] >= args.target:
             break
     if rank == 0:
-        print(json.dumps({"framework": "pytorch", "torch": torch.__version__, "model": args.model, "ranks": args.ranks,
+        print(json.dumps({"framework": "pytorch", "torch": torch.__version__, "model": args.model, "ranks": world,
                           "seed": args.seed, "target": args.target, "test_accuracy": accuracies,
                           "elapsed_seconds": elapsed}), flush=True)
-    if args.ranks > 1:
-        dist.destroy_process_group()
 
 
 def main():
@@ -123,18 +116,11 @@ def main():
     parser.add_argument("--target", type=float, default=0, help="stop after the epoch that reaches it (0: never)")
     parser.add_argument("--epochs", type=int, default=10, help="the schedule's length, and the most epochs run")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="per rank")
     parser.add_argument("--train-samples", type=int, default=0, help="only the first N training samples (0: all)")
     parser.add_argument("--test-samples", type=int, default=0, help="only the first N test samples (0: all)")
     parser.add_argument("--data-dir", default=DATA_DIR)
     args = parser.parse_args()
-    if args.ranks == 1:
-        train(0, args, 0)
-        return
-    with socket.socket() as s:  # a free port for the rendezvous
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mp.spawn(train, args=(args, port), nprocs=args.ranks)
+    spawn(train, args.ranks, args)
 
 
 if __name__ == "__main__":
