@@ -1,8 +1,9 @@
 // All-reduce time, side by side in one run: raw MPI_Allreduce (in place, one call) against
-// MpiProcessGroup::allreduce(...)->wait() (with and without signature checks) on the same float32 tensor, 4 KiB to
+// MpiProcessGroup::allreduce(...)->wait() (with and without signature checks, and with its shared-memory channel
+// turned off: MPI only) on the same float32 tensor, 4 KiB to
 // MAX_BYTES (default 64 MiB). Run under mpirun, one thread per rank:
 //   OMP_NUM_THREADS=1 mpirun -n 2 build/benchmarks/allreduce_benchmark [REPS [MAX_BYTES]]
-// Each repetition starts after a barrier, the three variants take turns in a rotating order, a repetition's time
+// Each repetition starts after a barrier, the four variants take turns in a rotating order, a repetition's time
 // is the slowest rank's, and the figures are medians (of 4 × REPS repetitions up to 1 MiB, REPS above), with rank
 // 0's minor page faults per call (the whole process, communication thread included). Rank 0 prints one JSON line
 // per variant and size; benchmarks/allreduce.sh turns them into bandwidths and tables.
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
   ProcessGroupOptions unchecked_options;
   unchecked_options.check_signatures = false;
   MpiProcessGroup unchecked(unchecked_options);
+  ProcessGroupOptions mpi_options;
+  mpi_options.shared_memory = false;
+  MpiProcessGroup through_mpi(mpi_options);
 
   for (std::size_t bytes = std::size_t{4} << 10; bytes <= max_bytes; bytes *= 2) {
     Tensor t = zeros({static_cast<std::int64_t>(bytes / 4)});
@@ -60,6 +64,7 @@ int main(int argc, char** argv) {
         [&] { MPI_Allreduce(MPI_IN_PLACE, t.data<float>(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD); },
         [&] { checked.allreduce(t)->wait(); },
         [&] { unchecked.allreduce(t)->wait(); },
+        [&] { through_mpi.allreduce(t)->wait(); },
     };
     // Small messages are noisy: repeat them more.
     const int reps = bytes <= (std::size_t{1} << 20) ? 4 * base_reps : base_reps;
@@ -80,7 +85,8 @@ int main(int argc, char** argv) {
     }
     const char* names[] = {"\"impl\": \"mpi\", \"variant\": \"MPI_Allreduce\"",
                            "\"impl\": \"lamina\", \"variant\": \"MpiProcessGroup\"",
-                           "\"impl\": \"lamina\", \"variant\": \"MpiProcessGroup, no signature check\""};
+                           "\"impl\": \"lamina\", \"variant\": \"MpiProcessGroup, no signature check\"",
+                           "\"impl\": \"lamina\", \"variant\": \"MpiProcessGroup, MPI only\""};
     for (std::size_t v = 0; v < variants.size(); ++v)
       if (env.world_rank == 0)
         std::printf("{%s, \"ranks\": %d, \"bytes\": %zu, \"seconds\": %.9f, \"reps\": %d, \"faults_per_call\": %.1f}\n",

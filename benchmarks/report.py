@@ -29,7 +29,8 @@ CHECKPOINT_TARGET = 0.8
 # In the order of issue 7's items: the report's sections and its summary of targets follow it.
 KNOWN = ("kernels", "train_step", "allreduce", "scaling", "time_to_accuracy", "checkpoint", "cost_model")
 ALLREDUCE_NAMES = {"MPI_Allreduce": "raw MPI", "MpiProcessGroup": "lamina",
-                   "MpiProcessGroup, no signature check": "lamina, no signature check", "dist.all_reduce": "gloo"}
+                   "MpiProcessGroup, no signature check": "lamina, no signature check",
+                   "MpiProcessGroup, MPI only": "lamina, MPI only", "dist.all_reduce": "gloo"}
 
 
 def fmt(v):
@@ -244,7 +245,8 @@ class Report:
         r0, reps = recs[0], sorted({r["reps"] for r in recs})
         self.lines.append(f"allreduce_benchmark: one MPI job that times `MPI_Allreduce(MPI_IN_PLACE)` of a float32 "
                           f"tensor (sum), `MpiProcessGroup::allreduce(t)->wait()` on the same tensor (with and without "
-                          f"its signature check) in rotating order, each repetition after a barrier, the slowest rank's "
+                          f"its signature check, and with its shared-memory channel turned off: MPI only) in rotating "
+                          f"order, each repetition after a barrier, the slowest rank's "
                           f"time; then torch.distributed over gloo (`dist.all_reduce`, same sizes and timing). Medians "
                           f"of {'–'.join(map(str, reps))} repetitions, 1 thread per rank, default malloc. Algorithm "
                           f"bandwidth = bytes / time; bus bandwidth = 2(n−1)/n · bytes / time (what each rank's link "
@@ -257,7 +259,7 @@ class Report:
         rows, series = [], defaultdict(lambda: defaultdict(list))
         for (n, nbytes), sides in sorted(by.items()):
             mpi, lam, gloo = sides.get("raw MPI"), sides.get("lamina"), sides.get("gloo")
-            unchecked = sides.get("lamina, no signature check")
+            unchecked, mpi_only = sides.get("lamina, no signature check"), sides.get("lamina, MPI only")
             ratio = mpi["latency_us"] / lam["latency_us"] if mpi and lam else None
             goal = None  # (what the target is on, the figure, the target, its unit)
             if n == 2 and nbytes in ALLREDUCE_RATIO_SIZES:
@@ -268,7 +270,7 @@ class Report:
                 what, measured, target, unit = goal
                 self.target(f"all-reduce {size_label(nbytes)}, 2 ranks: {what}", measured, f"≥ {target}",
                             measured is not None and measured >= target)
-            busbw = [side and side["busbw_GBps"] for side in (mpi, lam, unchecked, gloo)]
+            busbw = [side and side["busbw_GBps"] for side in (mpi, lam, unchecked, mpi_only, gloo)]
             faults = f"{mpi['faults_per_call']:.0f} / {lam['faults_per_call']:.0f}" \
                 if mpi and lam and mpi.get("faults_per_call") is not None else None
             rows.append([ranks_label(n), size_label(nbytes)] + [side and side["latency_us"] for side in (mpi, lam, gloo)]
@@ -277,7 +279,8 @@ class Report:
             for name, side in sides.items():
                 series[n][name].append((nbytes, side["busbw_GBps"]))
         self.lines.append(table(["ranks", "size", "raw MPI µs", "lamina µs", "gloo µs", "raw MPI busbw GB/s",
-                                 "lamina busbw GB/s", "lamina, no signature check, busbw", "gloo busbw GB/s",
+                                 "lamina busbw GB/s", "lamina, no signature check, busbw",
+                                 "lamina, MPI only, busbw", "gloo busbw GB/s",
                                  "lamina algbw GB/s", "ratio (speed vs raw MPI)", "target", "",
                                  "page faults per call, raw MPI / lamina"], rows))
         target_line = (ALLREDUCE_BUSBW_TARGET, f"target at 32–64 MiB: {ALLREDUCE_BUSBW_TARGET} GB/s")

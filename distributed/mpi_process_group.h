@@ -16,7 +16,12 @@
 // times out tells the others, on a second communicator, which collective it is stuck in, and listens for their
 // reports for min(timeout, 5 s); the ranks it does not hear from are the missing ones.
 //
-// Large tensors are reduced in pieces of kChunkBytes, and a piece of kRingMinBytes runs as a ring of
+// Shared memory: when the group's two ranks share a node, signatures are compared, and all-reduces below
+// kSharedMemoryBelowBytes or from kSharedMemoryFromBytes run, through a SharedMemoryChannel instead of MPI (see its
+// header; ProcessGroupOptions::shared_memory turns it off). Not for more ranks: their sums would be added in
+// another order than MPI's, and a job must end with the same bits whether its ranks share a node or not.
+//
+// Otherwise, large tensors are reduced in pieces of kChunkBytes, and a piece of kRingMinBytes runs as a ring of
 // point-to-point messages through a staging buffer the group keeps (ring_allreduce in the source). Open MPI's
 // MPI_Allreduce allocates a temporary as large as the message on every call, and page-faults it in again on every
 // call whenever glibc serves it with mmap: always from 32 MiB (a raw 32-64 MiB MPI_Allreduce ran at 2.3-2.6 GB/s
@@ -39,6 +44,11 @@ class MpiProcessGroup : public ProcessGroup {
  public:
   static constexpr std::size_t kChunkBytes = std::size_t{8} << 20;
   static constexpr std::size_t kRingMinBytes = kChunkBytes;
+  // With a SharedMemoryChannel, all-reduces below kSharedMemoryBelowBytes and from kSharedMemoryFromBytes go
+  // through it; in between Open MPI's own single-copy transfers are faster (measured: see benchmarks/README.md).
+  static constexpr std::size_t kSharedMemoryBelowBytes = std::size_t{2} << 20;
+  static constexpr std::size_t kSharedMemoryFromBytes = std::size_t{16} << 20;
+  static bool through_shared_memory(std::int64_t bytes);
 
   // All ranks of `comm` (collective over it). The group duplicates `comm`, so its traffic never mixes with the
   // caller's. Initializes MPI when needed (see ensure_mpi_initialized).
@@ -53,6 +63,8 @@ class MpiProcessGroup : public ProcessGroup {
   int size() const override { return size_; }
   std::string backend_name() const override { return "mpi"; }
   const ProcessGroupOptions& options() const { return options_; }
+  // Whether the ranks share one node and talk through a SharedMemoryChannel.
+  bool uses_shared_memory() const;
   // The sequence number the next collective will get (the first is 0).
   std::uint64_t next_sequence_number() const;
 

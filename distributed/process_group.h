@@ -40,6 +40,9 @@ struct ProcessGroupOptions {
   // Compare (sequence number, op, bytes, dtype) across ranks before each collective, so that ranks issuing
   // different collectives get an error naming both instead of a hang or garbage.
   bool check_signatures = true;
+  // MpiProcessGroup: when its two ranks share a node, compare signatures and all-reduce through shared memory
+  // (SharedMemoryChannel) rather than through MPI.
+  bool shared_memory = true;
 };
 
 class ProcessGroup {

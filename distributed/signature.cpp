@@ -73,8 +73,15 @@ std::string compare_signatures(MPI_Comm comm, const Signature& mine, std::chrono
   MPI_Comm_size(comm, &size);
   std::vector<std::int64_t> all(static_cast<std::size_t>(n) * static_cast<std::size_t>(size));
   check_mpi(MPI_Allgather(fields.data(), n, MPI_INT64_T, all.data(), n, MPI_INT64_T, comm), "MPI_Allgather");
+  std::vector<Signature> signatures;
+  for (int r = 0; r < size; ++r) signatures.push_back(Signature::from_fields(&all[static_cast<std::size_t>(r * n)]));
+  return describe_mismatch(signatures);
+}
+
+std::string describe_mismatch(const std::vector<Signature>& signatures) {
   std::map<Signature, std::vector<int>> ranks_by_signature;
-  for (int r = 0; r < size; ++r) ranks_by_signature[Signature::from_fields(&all[static_cast<std::size_t>(r * n)])].push_back(r);
+  for (std::size_t r = 0; r < signatures.size(); ++r) ranks_by_signature[signatures[r]].push_back(static_cast<int>(r));
+  if (ranks_by_signature.size() <= 1) return "";
   std::string message = "the ranks called different collectives:";
   for (const auto& [signature, ranks] : ranks_by_signature) {
     message += ranks.size() == 1 ? " rank" : " ranks";

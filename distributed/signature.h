@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <mpi.h>
 
@@ -35,6 +36,10 @@ struct Signature {
 
 // "allreduce(sum, 16 bytes of float32, sequence 3)"
 std::string signature_str(const Signature& s);
+
+// "" when every rank's signature (signatures[r] is rank r's) is the same; otherwise the message that names the ranks
+// and what each called.
+std::string describe_mismatch(const std::vector<Signature>& signatures);
 
 // Collective over `comm`: compares every rank's signature with one MPI_Allreduce(MAX) of [fields, -fields] (the
 // maximum and minimum of each field agree on all ranks exactly when all signatures match). On a mismatch the ranks

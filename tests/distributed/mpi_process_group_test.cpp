@@ -7,6 +7,7 @@
 
 #include <lamina/distributed/environment.h>
 #include <lamina/distributed/mpi_process_group.h>
+#include <lamina/distributed/shared_memory_channel.h>
 #include <lamina/lamina.h>
 
 #include "expect.h"
@@ -52,6 +53,13 @@ template <typename T> std::int64_t chunk_elements() {
   return static_cast<std::int64_t>(MpiProcessGroup::kChunkBytes / sizeof(T));
 }
 
+// The two ways the ranks of one node talk: through a SharedMemoryChannel (the default) and through MPI alone.
+ProcessGroupOptions shared_memory(bool on) {
+  ProcessGroupOptions options;
+  options.shared_memory = on;
+  return options;
+}
+
 template <typename T> class MpiCollectives : public ::testing::Test {};
 using DTypes = ::testing::Types<float, double, std::int64_t>;
 TYPED_TEST_SUITE(MpiCollectives, DTypes);
@@ -60,16 +68,22 @@ TYPED_TEST_SUITE(MpiCollectives, DTypes);
 
 TYPED_TEST(MpiCollectives, AllreduceSumAverageMaxOfOddAndLargeSizes) {
   using T = TypeParam;
-  MpiProcessGroup pg;
   // A chunk of kRingMinBytes runs as a ring; the tails of the two largest are below it and go through MPI_Allreduce.
+  // Through shared memory: fewer elements than ranks (empty segments), the channel's chunk and several of them, and
+  // the largest, above kSharedMemoryFromBytes.
   const auto ring = static_cast<std::int64_t>(MpiProcessGroup::kRingMinBytes / sizeof(T));
-  for (std::int64_t n : {std::int64_t{0}, std::int64_t{1}, std::int64_t{7}, std::int64_t{1023}, std::int64_t{4099},
-                         ring - 1, ring + 5, 2 * chunk_elements<T>() + 13}) {
-    for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Average, ReduceOp::Max}) {
-      Tensor t = filled<T>(n, pg.rank());
-      pg.allreduce(t, op)->wait();
-      const std::int64_t bad = first_mismatch<T>(t, [&](std::int64_t i) { return reduce_over_ranks<T>(pg.size(), i, op); });
-      EXPECT_EQ(bad, -1) << reduce_op_name(op) << " of " << n << " elements differs at index " << bad;
+  const auto channel = static_cast<std::int64_t>(SharedMemoryChannel::kChunkBytes / sizeof(T));
+  for (bool through_shared_memory : {true, false}) {
+    MpiProcessGroup pg(shared_memory(through_shared_memory));
+    for (std::int64_t n : {std::int64_t{0}, std::int64_t{1}, std::int64_t{7}, std::int64_t{1023}, std::int64_t{4099},
+                           channel, 3 * channel + 5, ring - 1, ring + 5, 2 * chunk_elements<T>() + 13}) {
+      for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Average, ReduceOp::Max}) {
+        Tensor t = filled<T>(n, pg.rank());
+        pg.allreduce(t, op)->wait();
+        const std::int64_t bad = first_mismatch<T>(t, [&](std::int64_t i) { return reduce_over_ranks<T>(pg.size(), i, op); });
+        EXPECT_EQ(bad, -1) << reduce_op_name(op) << " of " << n << " elements differs at index " << bad
+                           << (through_shared_memory ? " (shared memory)" : " (MPI)");
+      }
     }
   }
 }
@@ -117,6 +131,12 @@ TYPED_TEST(MpiCollectives, ReduceScatterGivesEachRankItsReducedBlock) {
       EXPECT_EQ(bad, -1) << reduce_op_name(op) << " of blocks of " << m << " differs at index " << bad;
     }
   }
+}
+
+TEST(MpiProcessGroup, TwoRanksOnOneNodeTalkThroughSharedMemoryUnlessTurnedOff) {
+  // ctest runs these tests on one node.
+  EXPECT_EQ(MpiProcessGroup().uses_shared_memory(), environment().world_size == 2);
+  EXPECT_FALSE(MpiProcessGroup(shared_memory(false)).uses_shared_memory());
 }
 
 TEST(MpiProcessGroup, WorkRecordsWhenItCompleted) {
@@ -209,35 +229,41 @@ TEST(MpiProcessGroup, ManyCollectivesInFlightWaitedInReverseOrder) {
 }
 
 TEST(MpiProcessGroup, SizeMismatchFailsOnEveryRankNamingBothSignatures) {
-  MpiProcessGroup pg;
-  // Rank 0 all-reduces 4 floats while the others all-reduce 8.
-  Tensor t = full({pg.rank() == 0 ? 4 : 8}, 1.0);
-  const auto start = Clock::now();
-  const std::string message = message_of<CollectiveError>([&] { pg.allreduce(t)->wait(); });
-  EXPECT_LT(Clock::now() - start, 5s);
-  const std::string others = pg.size() == 2 ? "rank 1" : "ranks 1,2,3";
-  EXPECT_NE(message.find("MpiProcessGroup rank " + std::to_string(pg.rank()) + " of " + std::to_string(pg.size())), std::string::npos) << message;
-  EXPECT_NE(message.find("rank 0 called allreduce(sum, 16 bytes of float32, sequence 0)"), std::string::npos) << message;
-  EXPECT_NE(message.find(others + " called allreduce(sum, 32 bytes of float32, sequence 0)"), std::string::npos) << message;
-  EXPECT_EQ(t.to_vector<float>()[0], 1.0f) << "data moved despite the mismatch";
+  for (bool through_shared_memory : {true, false}) {
+    SCOPED_TRACE(through_shared_memory ? "shared memory" : "MPI");
+    MpiProcessGroup pg(shared_memory(through_shared_memory));
+    // Rank 0 all-reduces 4 floats while the others all-reduce 8.
+    Tensor t = full({pg.rank() == 0 ? 4 : 8}, 1.0);
+    const auto start = Clock::now();
+    const std::string message = message_of<CollectiveError>([&] { pg.allreduce(t)->wait(); });
+    EXPECT_LT(Clock::now() - start, 5s);
+    const std::string others = pg.size() == 2 ? "rank 1" : "ranks 1,2,3";
+    EXPECT_NE(message.find("MpiProcessGroup rank " + std::to_string(pg.rank()) + " of " + std::to_string(pg.size())), std::string::npos) << message;
+    EXPECT_NE(message.find("rank 0 called allreduce(sum, 16 bytes of float32, sequence 0)"), std::string::npos) << message;
+    EXPECT_NE(message.find(others + " called allreduce(sum, 32 bytes of float32, sequence 0)"), std::string::npos) << message;
+    EXPECT_EQ(t.to_vector<float>()[0], 1.0f) << "data moved despite the mismatch";
 
-  // Every rank skipped the mismatched collective alike, so the group is still in step.
-  Tensor u = full({3}, 2.0, {.dtype = DType::Int64});
-  pg.allreduce(u)->wait();
-  EXPECT_EQ(u.to_vector<std::int64_t>(), std::vector<std::int64_t>(3, 2 * pg.size()));
+    // Every rank skipped the mismatched collective alike, so the group is still in step.
+    Tensor u = full({3}, 2.0, {.dtype = DType::Int64});
+    pg.allreduce(u)->wait();
+    EXPECT_EQ(u.to_vector<std::int64_t>(), std::vector<std::int64_t>(3, 2 * pg.size()));
+  }
 }
 
 TEST(MpiProcessGroup, DifferentCollectivesFailNamingBoth) {
-  MpiProcessGroup pg;
-  Tensor t = zeros({2}, {.dtype = DType::Float64});
-  const std::string message = message_of<CollectiveError>([&] { (pg.rank() == 0 ? pg.broadcast(t, 0) : pg.barrier())->wait(); });
-  EXPECT_NE(message.find("rank 0 called broadcast(root 0, 16 bytes of float64, sequence 0)"), std::string::npos) << message;
-  EXPECT_NE(message.find("called barrier(sequence 0)"), std::string::npos) << message;
-  // Same for a reduce op that differs.
-  Tensor u = ones({2});
-  const std::string ops = message_of<CollectiveError>([&] { pg.allreduce(u, pg.rank() == 0 ? ReduceOp::Max : ReduceOp::Average)->wait(); });
-  EXPECT_NE(ops.find("allreduce(max, 8 bytes of float32, sequence 1)"), std::string::npos) << ops;
-  EXPECT_NE(ops.find("allreduce(average, 8 bytes of float32, sequence 1)"), std::string::npos) << ops;
+  for (bool through_shared_memory : {true, false}) {
+    SCOPED_TRACE(through_shared_memory ? "shared memory" : "MPI");
+    MpiProcessGroup pg(shared_memory(through_shared_memory));
+    Tensor t = zeros({2}, {.dtype = DType::Float64});
+    const std::string message = message_of<CollectiveError>([&] { (pg.rank() == 0 ? pg.broadcast(t, 0) : pg.barrier())->wait(); });
+    EXPECT_NE(message.find("rank 0 called broadcast(root 0, 16 bytes of float64, sequence 0)"), std::string::npos) << message;
+    EXPECT_NE(message.find("called barrier(sequence 0)"), std::string::npos) << message;
+    // Same for a reduce op that differs.
+    Tensor u = ones({2});
+    const std::string ops = message_of<CollectiveError>([&] { pg.allreduce(u, pg.rank() == 0 ? ReduceOp::Max : ReduceOp::Average)->wait(); });
+    EXPECT_NE(ops.find("allreduce(max, 8 bytes of float32, sequence 1)"), std::string::npos) << ops;
+    EXPECT_NE(ops.find("allreduce(average, 8 bytes of float32, sequence 1)"), std::string::npos) << ops;
+  }
 }
 
 TEST(MpiProcessGroup, TimeoutNamesTheCollectiveAndRecoversWhenThePeersArrive) {
