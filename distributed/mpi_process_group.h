@@ -47,7 +47,7 @@ class MpiProcessGroup : public ProcessGroup {
   // With a SharedMemoryChannel, all-reduces below kSharedMemoryBelowBytes and from kSharedMemoryFromBytes go
   // through it; in between Open MPI's own single-copy transfers are faster (measured: see benchmarks/README.md).
   static constexpr std::size_t kSharedMemoryBelowBytes = std::size_t{2} << 20;
-  static constexpr std::size_t kSharedMemoryFromBytes = std::size_t{16} << 20;
+  static constexpr std::size_t kSharedMemoryFromBytes = std::size_t{32} << 20;
   static bool through_shared_memory(std::int64_t bytes);
 
   // All ranks of `comm` (collective over it). The group duplicates `comm`, so its traffic never mixes with the

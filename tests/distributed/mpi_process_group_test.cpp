@@ -73,10 +73,11 @@ TYPED_TEST(MpiCollectives, AllreduceSumAverageMaxOfOddAndLargeSizes) {
   // the largest, above kSharedMemoryFromBytes.
   const auto ring = static_cast<std::int64_t>(MpiProcessGroup::kRingMinBytes / sizeof(T));
   const auto channel = static_cast<std::int64_t>(SharedMemoryChannel::kChunkBytes / sizeof(T));
+  const auto large = static_cast<std::int64_t>(MpiProcessGroup::kSharedMemoryFromBytes / sizeof(T));
   for (bool through_shared_memory : {true, false}) {
     MpiProcessGroup pg(shared_memory(through_shared_memory));
     for (std::int64_t n : {std::int64_t{0}, std::int64_t{1}, std::int64_t{7}, std::int64_t{1023}, std::int64_t{4099},
-                           channel, 3 * channel + 5, ring - 1, ring + 5, 2 * chunk_elements<T>() + 13}) {
+                           channel, 3 * channel + 5, ring - 1, ring + 5, 2 * chunk_elements<T>() + 13, large + 13}) {
       for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Average, ReduceOp::Max}) {
         Tensor t = filled<T>(n, pg.rank());
         pg.allreduce(t, op)->wait();
