@@ -318,7 +318,7 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
       (heard[i] ? waiting : missing).push_back(r);
     }
     if (missing.empty())
-      return "every rank reports waiting in it, so the transfer itself is stuck (a network or MPI problem)";
+      return "every rank reports waiting in it, so the transfer itself is stuck (a network, MPI or shared-memory problem)";
     return "missing: " + describe_ranks(missing, hosts) + " (never arrived in it: stopped, slowed down, dead, or " +
            "unreachable from here); waiting: " + describe_ranks(waiting, hosts);
   }

@@ -6,7 +6,7 @@
 // and two slots of kChunkBytes. Only the owner writes its block; the others read it once a counter says the data
 // is there. A tensor is all-reduced one chunk at a time (a "step"), in three phases, each ending with a counter:
 //   1. each rank copies the segments of the chunk that the other ranks reduce into its slot (`arrived`);
-//   2. rank r reduces segment r: its own data with every other rank's copy, in rank order, and writes the result
+//   2. rank r reduces segment r: its own data, then every other rank's copy in rank order, and writes the result
 //      to its own tensor and its slot (`reduced`);
 //   3. each rank copies every other segment from the slot of the rank that reduced it (`released`).
 // Every segment is reduced by one rank only, so all ranks end with the same bits. Steps alternate between the two
@@ -55,14 +55,16 @@ class SharedMemoryChannel {
   // naming the ranks and what each called (the same message on every rank).
   std::string exchange_signatures(const Signature& mine, const Pacing& pacing);
 
-  // In place, `n` elements of `dtype` at `data`; Average divides the sum by the number of ranks.
+  // In place, `n` elements of `dtype` at `data`; Average divides the sum by the number of ranks. Ranks that pass
+  // different sizes get a CollectiveError naming both (the group compares signatures first unless told not to).
   void allreduce(void* data, std::int64_t n, DType dtype, ReduceOp op, const Pacing& pacing);
 
  private:
   struct RankBlock;
   SharedMemoryChannel(void* mapping, std::size_t mapping_bytes, int rank, int size);
   RankBlock& block(int rank) const;
-  void allreduce_chunk(char* data, std::int64_t n, DType dtype, ReduceOp op, const Pacing& pacing);
+  void allreduce_chunk(char* data, std::int64_t n, std::int64_t total, DType dtype, ReduceOp op, const Pacing& pacing);
+  void check_extents(std::uint64_t step, const Pacing& pacing);
 
   void* mapping_;
   std::size_t mapping_bytes_;

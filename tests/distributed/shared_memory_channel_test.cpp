@@ -112,3 +112,22 @@ TEST(SharedMemoryChannel, SignaturesMatchOrNameEveryRank) {
         << "the ranks got different messages";
   }
 }
+
+TEST(SharedMemoryChannel, DifferentSizesFailOnEveryRankAndTheNextAllreduceWorks) {
+  // What a group without signature checks relies on: the channel itself notices, instead of falling out of step.
+  const auto channel = channel_over_the_job();
+  if (!channel) GTEST_SKIP() << "one rank: no channel";
+  const int rank = environment().world_rank, size = environment().world_size;
+  // Rank 0 has one chunk more than the others: they would finish a step earlier and read each other's next one.
+  const auto chunk = static_cast<std::int64_t>(SharedMemoryChannel::kChunkBytes / sizeof(float));
+  const std::int64_t n = rank == 0 ? 2 * chunk : chunk;
+  Tensor t = ones({n});
+  const std::string message =
+      lamina::testing::message_of<CollectiveError>([&] { channel->allreduce(t.raw_data(), n, DType::Float32, ReduceOp::Sum, yield); });
+  lamina::testing::expect_contains(message, {"all-reduces", std::to_string(2 * chunk).c_str(), std::to_string(chunk).c_str(),
+                                             "No data was exchanged"});
+  EXPECT_EQ(t.to_vector<float>(), std::vector<float>(static_cast<std::size_t>(n), 1.0f));
+  Tensor u = ones({5});
+  channel->allreduce(u.raw_data(), 5, DType::Float32, ReduceOp::Sum, yield);
+  EXPECT_EQ(u.to_vector<float>(), std::vector<float>(5, static_cast<float>(size)));
+}
