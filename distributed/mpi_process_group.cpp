@@ -136,8 +136,8 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
   };
 
   MPI_Comm comm = MPI_COMM_NULL;
-  // Set when the group's two ranks share this node (and ProcessGroupOptions::shared_memory): signatures and the all-reduces
-  // it is faster for go through it, everything else through `comm`.
+  // Set when the group's two ranks share this node (and ProcessGroupOptions::shared_memory): signatures and the
+  // all-reduces it is faster for go through it, everything else through `comm`.
   std::unique_ptr<SharedMemoryChannel> channel;
   // A second duplicate, used only to find out which ranks are missing when a collective on `comm` times out.
   MPI_Comm monitor = MPI_COMM_NULL;

@@ -45,10 +45,9 @@ class MpiProcessGroup : public ProcessGroup {
   static constexpr std::size_t kChunkBytes = std::size_t{8} << 20;
   static constexpr std::size_t kRingMinBytes = kChunkBytes;
   // With a SharedMemoryChannel, all-reduces below kSharedMemoryBelowBytes and from kSharedMemoryFromBytes go
-  // through it; in between Open MPI's own single-copy transfers are faster (measured: see benchmarks/README.md).
+  // through it; in between Open MPI's own single-copy transfers are as fast (measured: see benchmarks/README.md).
   static constexpr std::size_t kSharedMemoryBelowBytes = std::size_t{2} << 20;
   static constexpr std::size_t kSharedMemoryFromBytes = std::size_t{32} << 20;
-  static bool through_shared_memory(std::int64_t bytes);
 
   // All ranks of `comm` (collective over it). The group duplicates `comm`, so its traffic never mixes with the
   // caller's. Initializes MPI when needed (see ensure_mpi_initialized).
@@ -63,7 +62,7 @@ class MpiProcessGroup : public ProcessGroup {
   int size() const override { return size_; }
   std::string backend_name() const override { return "mpi"; }
   const ProcessGroupOptions& options() const { return options_; }
-  // Whether the ranks share one node and talk through a SharedMemoryChannel.
+  // Whether the group's two ranks share a node and talk through a SharedMemoryChannel.
   bool uses_shared_memory() const;
   // The sequence number the next collective will get (the first is 0).
   std::uint64_t next_sequence_number() const;
@@ -77,6 +76,8 @@ class MpiProcessGroup : public ProcessGroup {
   struct State;  // defined in the source: the communicator, the queue and its thread
 
  private:
+  static bool through_shared_memory(std::int64_t bytes);
+
   ProcessGroupOptions options_;
   int rank_ = 0;
   int size_ = 1;
