@@ -3,10 +3,15 @@
 // step, on a fixed random batch per rank. scaling_pytorch.py is the same program with PyTorch DDP over gloo;
 // scaling.sh runs both at 1, 2 and 4 ranks and computes the efficiencies.
 //
-//   OMP_NUM_THREADS=1 mpirun -n N scaling_benchmark MODEL PER_RANK_BATCH STEPS WARMUP [ddp|independent [TRACE]]
+//   OMP_NUM_THREADS=1 mpirun -n N scaling_benchmark MODEL PER_RANK_BATCH STEPS WARMUP [MODE [TRACE]]
 //     MODEL        mlp (784-256-10 ReLU) | lenet (d2l's sigmoid/avg-pool LeNet), d2l's initialization
+//     MODE ddp     (the default) DistributedDataParallel at N > 1 ranks, a plain model at 1
 //     independent  every rank trains its own model, without DDP: no communication, the same computation at the
 //                  same time on every core — the ceiling of data-parallel efficiency on this machine as it is
+//     paired       DDP's cost alone: in this one job, blocks of 25 steps with DDP alternate with blocks of the same
+//                  model's copy trained without it, STEPS blocks each, so that the machine's drift hits both alike;
+//                  prints the median over pairs of blocks of (step without DDP) / (step with DDP), the lowest rank's
+//     paired-mpi   the same with MpiProcessGroup's shared-memory channel turned off
 //     TRACE        write each rank's bucket timeline (StepTrace, Chrome trace JSON) to TRACE.<rank>
 //
 // Rank 0 prints one JSON line. ms_median is the slowest rank's median step time. The rest says where the time
@@ -58,13 +63,66 @@ double over_ranks(ProcessGroup& group, double value, ReduceOp op) {
   return t.item();
 }
 
+// MLP or LeNet with d2l's initialization (the same parameters on every call: the seed is fixed), or null.
+std::shared_ptr<nn::Module> make_model(const std::string& name) {
+  manual_seed(0);
+  if (name == "mlp") {
+    auto model = std::make_shared<nn::MLP>();
+    model->initialize(nn::init::normal(0.0, 0.01), [](const std::string& p) { return p == "weight"; });
+    return model;
+  }
+  if (name == "lenet") {
+    auto model = std::make_shared<nn::LeNet>();
+    model->initialize(nn::init::xavier_uniform(), [](const std::string& p) { return p == "weight"; });
+    return model;
+  }
+  return nullptr;
+}
+
+// Median step time (ms) of `steps` steps after 5 untimed ones.
+double median_step(nn::Module& replica, nn::SGD& optimizer, const Tensor& inputs, const Tensor& targets, int steps) {
+  std::vector<double> ms;
+  for (int step = 0; step < 5 + steps; ++step) {
+    const auto start = Clock::now();
+    optimizer.zero_grad();
+    cross_entropy(replica(inputs), targets).backward();
+    optimizer.step();
+    if (step >= 5) ms.push_back(ms_since(start));
+  }
+  return median_of(ms);
+}
+
+// The paired mode (see the top of the file): blocks with and without DDP alternate; returns the ratios.
+std::vector<double> paired_ratios(const std::shared_ptr<nn::Module>& model, const std::string& model_name, double lr,
+                                  const Tensor& inputs, const Tensor& targets,
+                                  const std::shared_ptr<MpiProcessGroup>& group, int blocks) {
+  const std::shared_ptr<nn::Module> plain = make_model(model_name);
+  {
+    NoGradGuard no_grad;
+    (*plain)(inputs);
+  }
+  auto ddp = std::make_shared<DistributedDataParallel>(model, group);
+  nn::SGD with_ddp(ddp->named_parameters(), {.lr = lr}), without(plain->named_parameters(), {.lr = lr});
+  std::vector<double> ratios;
+  for (int block = 0; block < blocks; ++block) {
+    group->barrier()->wait();
+    const double ddp_ms = median_step(*ddp, with_ddp, inputs, targets, 20);
+    group->barrier()->wait();
+    const double plain_ms = median_step(*plain, without, inputs, targets, 20);
+    ratios.push_back(plain_ms / ddp_ms);
+  }
+  return ratios;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   MpiRuntime mpi(&argc, &argv);
   const std::string mode = argc > 5 ? argv[5] : "ddp";
-  if (argc < 5 || argc > 7 || (mode != "ddp" && mode != "independent")) {
-    std::fprintf(stderr, "usage: %s mlp|lenet PER_RANK_BATCH STEPS WARMUP [ddp|independent [TRACE]]\n", argv[0]);
+  const bool paired = mode == "paired" || mode == "paired-mpi";
+  if (argc < 5 || argc > 7 || (mode != "ddp" && mode != "independent" && !paired)) {
+    std::fprintf(stderr, "usage: %s mlp|lenet PER_RANK_BATCH STEPS WARMUP [ddp|independent|paired|paired-mpi [TRACE]]\n",
+                 argv[0]);
     return 2;
   }
   const std::string model_name = argv[1];
@@ -72,21 +130,13 @@ int main(int argc, char** argv) {
   const int steps = std::atoi(argv[3]), warmup = std::atoi(argv[4]);
   const Environment& env = mpi.env();
   set_num_threads(1);
-  manual_seed(0);
 
-  std::shared_ptr<nn::Module> model;
-  double lr = 0.1;
-  if (model_name == "mlp") {
-    model = std::make_shared<nn::MLP>();
-    model->initialize(nn::init::normal(0.0, 0.01), [](const std::string& p) { return p == "weight"; });
-  } else if (model_name == "lenet") {
-    model = std::make_shared<nn::LeNet>();
-    model->initialize(nn::init::xavier_uniform(), [](const std::string& p) { return p == "weight"; });
-    lr = 0.9;
-  } else {
+  const std::shared_ptr<nn::Module> model = make_model(model_name);
+  if (!model) {
     std::fprintf(stderr, "unknown model '%s' (mlp or lenet)\n", model_name.c_str());
     return 2;
   }
+  const double lr = model_name == "lenet" ? 0.9 : 0.1;
   manual_seed(1 + static_cast<std::uint64_t>(env.world_rank));  // each rank its own batch
   const Tensor inputs = rand({batch, 1, 28, 28});
   std::vector<std::int64_t> labels(static_cast<std::size_t>(batch));
@@ -96,7 +146,18 @@ int main(int argc, char** argv) {
     NoGradGuard no_grad;  // deferred parameters get their shapes
     (*model)(inputs);
   }
-  auto group = std::make_shared<MpiProcessGroup>();
+  ProcessGroupOptions group_options;
+  group_options.shared_memory = mode != "paired-mpi";
+  auto group = std::make_shared<MpiProcessGroup>(group_options);
+  if (paired) {
+    const std::vector<double> ratios = paired_ratios(model, model_name, lr, inputs, targets, group, steps);
+    const double kept = -over_ranks(*group, -median_of(ratios), ReduceOp::Max);  // the lowest rank's
+    if (env.world_rank == 0)
+      std::printf("{\"impl\": \"lamina\", \"mode\": \"%s\", \"model\": \"%s\", \"ranks\": %d, \"per_rank_batch\": %lld, "
+                  "\"blocks\": %d, \"ddp_keeps\": %.4f}\n",
+                  mode.c_str(), model_name.c_str(), env.world_size, static_cast<long long>(batch), steps, kept);
+    return 0;
+  }
   std::shared_ptr<DistributedDataParallel> ddp;
   std::shared_ptr<nn::Module> replica = model;
   if (env.world_size > 1 && mode == "ddp") replica = ddp = std::make_shared<DistributedDataParallel>(model, group);
