@@ -12,6 +12,10 @@
 //                  model's copy trained without it, STEPS blocks each, so that the machine's drift hits both alike;
 //                  prints the median over pairs of blocks of (step without DDP) / (step with DDP), the lowest rank's
 //     paired-mpi   the same with MpiProcessGroup's shared-memory channel turned off
+//     interleaved  weak scaling within one job, so that the machine's drift hits the 1-rank and the N-rank figures
+//                  alike: each round, every rank in turn trains the model's copy alone for a block of 25 steps
+//                  while the others wait asleep (what `mpirun -n 1` measures, on each core), then all train with DDP;
+//                  STEPS rounds; prints the median over rounds of (mean step alone) / (slowest rank's DDP step)
 //     TRACE        write each rank's bucket timeline (StepTrace, Chrome trace JSON) to TRACE.<rank>
 //
 // Rank 0 prints one JSON line. ms_median is the slowest rank's median step time. The rest says where the time
@@ -114,14 +118,42 @@ std::vector<double> paired_ratios(const std::shared_ptr<nn::Module>& model, cons
   return ratios;
 }
 
+// The interleaved mode (see the top of the file): returns each round's efficiency.
+std::vector<double> interleaved_efficiencies(const std::shared_ptr<nn::Module>& model, const std::string& model_name,
+                                             double lr, const Tensor& inputs, const Tensor& targets,
+                                             const std::shared_ptr<MpiProcessGroup>& group, int rounds) {
+  const std::shared_ptr<nn::Module> plain = make_model(model_name);
+  {
+    NoGradGuard no_grad;
+    (*plain)(inputs);
+  }
+  auto ddp = std::make_shared<DistributedDataParallel>(model, group);
+  nn::SGD with_ddp(ddp->named_parameters(), {.lr = lr}), alone(plain->named_parameters(), {.lr = lr});
+  std::vector<double> efficiencies;
+  for (int round = 0; round < rounds; ++round) {
+    double alone_ms = 0;  // the sum over ranks of each one's step alone
+    for (int r = 0; r < group->size(); ++r) {
+      // The waiting ranks sleep in the barrier (MpiProcessGroup's waits yield, then sleep): the core is free.
+      group->barrier()->wait();
+      const double ms = group->rank() == r ? median_step(*plain, alone, inputs, targets, 20) : 0.0;
+      alone_ms += over_ranks(*group, ms, ReduceOp::Sum);
+    }
+    group->barrier()->wait();
+    const double ddp_ms = over_ranks(*group, median_step(*ddp, with_ddp, inputs, targets, 20), ReduceOp::Max);
+    efficiencies.push_back(alone_ms / group->size() / ddp_ms);
+  }
+  return efficiencies;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   MpiRuntime mpi(&argc, &argv);
   const std::string mode = argc > 5 ? argv[5] : "ddp";
   const bool paired = mode == "paired" || mode == "paired-mpi";
-  if (argc < 5 || argc > 7 || (mode != "ddp" && mode != "independent" && !paired)) {
-    std::fprintf(stderr, "usage: %s mlp|lenet PER_RANK_BATCH STEPS WARMUP [ddp|independent|paired|paired-mpi [TRACE]]\n",
+  if (argc < 5 || argc > 7 || (mode != "ddp" && mode != "independent" && mode != "interleaved" && !paired)) {
+    std::fprintf(stderr,
+                 "usage: %s mlp|lenet PER_RANK_BATCH STEPS WARMUP [ddp|independent|paired|paired-mpi|interleaved [TRACE]]\n",
                  argv[0]);
     return 2;
   }
@@ -156,6 +188,18 @@ int main(int argc, char** argv) {
       std::printf("{\"impl\": \"lamina\", \"mode\": \"%s\", \"model\": \"%s\", \"ranks\": %d, \"per_rank_batch\": %lld, "
                   "\"blocks\": %d, \"ddp_keeps\": %.4f}\n",
                   mode.c_str(), model_name.c_str(), env.world_size, static_cast<long long>(batch), steps, kept);
+    return 0;
+  }
+  if (mode == "interleaved") {
+    const std::vector<double> efficiencies = interleaved_efficiencies(model, model_name, lr, inputs, targets, group, steps);
+    if (env.world_rank == 0) {
+      std::printf("{\"impl\": \"lamina\", \"mode\": \"%s\", \"model\": \"%s\", \"ranks\": %d, \"per_rank_batch\": %lld, "
+                  "\"rounds\": %d, \"efficiency\": %.4f, \"rounds_efficiency\": [",
+                  mode.c_str(), model_name.c_str(), env.world_size, static_cast<long long>(batch), steps,
+                  median_of(efficiencies));
+      for (std::size_t i = 0; i < efficiencies.size(); ++i) std::printf("%s%.4f", i ? ", " : "", efficiencies[i]);
+      std::printf("]}\n");
+    }
     return 0;
   }
   std::shared_ptr<DistributedDataParallel> ddp;
