@@ -83,6 +83,12 @@ void BM_OpenBlasSgemm(benchmark::State& state, ConvShape s) {
 // LeNet-5 on 28x28 images: conv1 1->6 5x5 padding 2 on the images, conv2 6->16 5x5 on the pooled 14x14 maps.
 const ConvShape kConv1{256, 1, 28, 6, 5, 2, false};
 const ConvShape kConv2{256, 6, 14, 16, 5, 0, true};
+// ResNet-18's 3x3 convolutions of each stage on 28x28 images (its small-image stem: no downsampling before stage 1),
+// batch 16 as in train_step.py.
+const ConvShape kStage1{16, 64, 28, 64, 3, 1, true};
+const ConvShape kStage2{16, 128, 14, 128, 3, 1, true};
+const ConvShape kStage3{16, 256, 7, 256, 3, 1, true};
+const ConvShape kStage4{16, 512, 4, 512, 3, 1, true};
 
 }  // namespace
 
@@ -92,5 +98,14 @@ BENCHMARK_CAPTURE(BM_Conv2dForwardBackward, lenet_conv1, kConv1)->Unit(benchmark
 BENCHMARK_CAPTURE(BM_Conv2dForwardBackward, lenet_conv2, kConv2)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_OpenBlasSgemm, lenet_conv1, kConv1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_OpenBlasSgemm, lenet_conv2, kConv2)->Unit(benchmark::kMillisecond);
+
+BENCHMARK_CAPTURE(BM_Conv2dForwardBackward, resnet_stage1, kStage1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Conv2dForwardBackward, resnet_stage2, kStage2)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Conv2dForwardBackward, resnet_stage3, kStage3)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Conv2dForwardBackward, resnet_stage4, kStage4)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OpenBlasSgemm, resnet_stage1, kStage1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OpenBlasSgemm, resnet_stage2, kStage2)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OpenBlasSgemm, resnet_stage3, kStage3)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OpenBlasSgemm, resnet_stage4, kStage4)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -12,6 +12,10 @@ import subprocess
 
 import records
 
+# ResNet-18's 3x3 convolutions of each stage (conv_benchmark.cpp).
+RESNET_STAGES = {i: f"ResNet-18 stage {i} b16 {c}→{c} 3x3 {s}x{s}" for i, (c, s) in
+                 enumerate(((64, 28), (128, 14), (256, 7), (512, 4)), start=1)}
+
 # Google Benchmark's run name -> (kernel, impl, case); lamina's impl is compared with the other one of its kernel.
 CASES = {
     "matmul": {
@@ -28,6 +32,9 @@ CASES = {
         # The reference of both conv kernels of a shape: sgemm on the forward pass's im2col GEMM.
         "BM_OpenBlasSgemm/lenet_conv1": ("conv2d", "openblas_sgemm", "LeNet conv1 b256 1→6 5x5 28x28"),
         "BM_OpenBlasSgemm/lenet_conv2": ("conv2d", "openblas_sgemm", "LeNet conv2 b256 6→16 5x5 14x14"),
+        **{f"BM_Conv2dForwardBackward/resnet_stage{i}": ("conv2d fwd+bwd", "lamina", case)
+           for i, case in RESNET_STAGES.items()},
+        **{f"BM_OpenBlasSgemm/resnet_stage{i}": ("conv2d", "openblas_sgemm", case) for i, case in RESNET_STAGES.items()},
     },
     "elementwise": {
         "BM_Add/real_time": ("add", "lamina", "16M float32"),

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include <lamina/core/checks.h>
+#include <lamina/core/sgemm_avx512.h>
 
 namespace lamina {
 
@@ -32,6 +33,11 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, doubl
   check_gemm_args(a, b, c);
   const std::int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
   if (m == 0 || n == 0) return;
+  if (a.dtype() == DType::Float32 && has_avx512()) {  // reads a and b through their strides, copies nothing
+    sgemm_avx512(m, n, k, static_cast<float>(alpha), a.data<float>(), a.strides()[0], a.strides()[1], b.data<float>(),
+                 b.strides()[0], b.strides()[1], static_cast<float>(beta), c.data<float>(), n);
+    return;
+  }
   const BlasOperand oa = as_blas_operand(a);
   const BlasOperand ob = as_blas_operand(b);
   const auto ta = oa.transposed ? CblasTrans : CblasNoTrans;
