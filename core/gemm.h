@@ -1,5 +1,6 @@
 #pragma once
-// C = alpha · op(A) · op(B) + beta · C on 2-d strided tensors, through cblas. An operand that is a transposed
+// C = alpha · op(A) · op(B) + beta · C on 2-d strided tensors: float32 on lamina's AVX-512 GEMM where the processor
+// has it (sgemm_avx512.h, which reads any strides), otherwise through cblas, where an operand that is a transposed
 // view of a contiguous matrix is passed with the transpose flag instead of being copied. Internal to core.
 #include <lamina/core/tensor.h>
 
