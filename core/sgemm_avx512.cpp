@@ -2,7 +2,9 @@
 // MC x KC block of A into MR-row panels, and the microkernel multiplies one A panel by one B panel into an MR x NR
 // tile of C held in registers. The B panel (KC x NR, 48 KiB) stays in L1 while the A panels of the block stream
 // past it from L2. Packing pads the panels with zeros, so the microkernel always runs full; at the edges it
-// stores only the rows and columns that exist. This file alone is compiled with -mavx512f (core/CMakeLists.txt)
+// stores only the rows and columns that exist. A is packed only when its panels serve more than one B panel: with
+// a single one (a thin C, like a classifier's 10 outputs) the copy cost as much as the product, and the
+// microkernel reads A in place. This file alone is compiled with -mavx512f (core/CMakeLists.txt)
 // and is called only where has_avx512() says the processor has it.
 #include <lamina/core/sgemm_avx512.h>
 
@@ -23,11 +25,21 @@ namespace {
 // measured no faster here.
 constexpr std::int64_t kMR = 8, kNR = 32, kKC = 384, kMC = kMR * 16, kNC = kNR * 64;
 
-// C tile (rows x the columns `last` and the vectors before it) += alpha · (A panel · B panel). NV is the number of
-// 16-float vectors in the tile's width: 2, or 1 for a last panel of at most 16 columns.
-template <int NV>
-void microkernel(std::int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c, std::int64_t ldc,
-                 float alpha, std::int64_t rows, __mmask16 last) {
+// Where the microkernel reads its kMR rows of A: a packed panel (element (i, p) at panel[p·kMR + i]), or A itself
+// through its strides (rows past the edge repeat the last one, whose products are then not stored).
+struct APanel {
+  const float* data;
+  std::int64_t row_stride, col_stride;
+};
+
+// C tile (rows x the columns `last` and the vectors before it) = alpha · (A panel · B panel), added to C when
+// `accumulate`. NV is the number of 16-float vectors in the tile's width: 2, or 1 for a last panel of at most 16
+// columns.
+template <int NV, bool kPacked>
+void microkernel(std::int64_t kc, APanel a, const float* __restrict bp, float* c, std::int64_t ldc, float alpha,
+                 bool accumulate, std::int64_t rows, __mmask16 last) {
+  const float* a_rows[kMR];
+  for (int i = 0; i < kMR; ++i) a_rows[i] = a.data + std::min<std::int64_t>(i, rows - 1) * a.row_stride;
   __m512 acc[kMR][NV];
   for (int i = 0; i < kMR; ++i)
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
@@ -37,19 +49,19 @@ void microkernel(std::int64_t kc, const float* __restrict ap, const float* __res
     for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(bp + 16 * v);
 #pragma GCC unroll 8
     for (int i = 0; i < kMR; ++i) {
-      const __m512 a = _mm512_set1_ps(ap[i]);
-      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
+      const __m512 ai = _mm512_set1_ps(kPacked ? a.data[p * kMR + i] : a_rows[i][p * a.col_stride]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, b[v], acc[i][v]);
     }
-    ap += kMR;
     bp += 16 * NV;
   }
   const __m512 va = _mm512_set1_ps(alpha);
   for (std::int64_t i = 0; i < rows; ++i) {
     float* row = c + i * ldc;
-    for (int v = 0; v < NV - 1; ++v)
-      _mm512_storeu_ps(row + 16 * v, _mm512_fmadd_ps(va, acc[i][v], _mm512_loadu_ps(row + 16 * v)));
-    float* tail = row + 16 * (NV - 1);
-    _mm512_mask_storeu_ps(tail, last, _mm512_fmadd_ps(va, acc[i][NV - 1], _mm512_maskz_loadu_ps(last, tail)));
+    for (int v = 0; v < NV; ++v) {
+      const __mmask16 columns = v == NV - 1 ? last : __mmask16{0xFFFF};
+      const __m512 old = accumulate ? _mm512_maskz_loadu_ps(columns, row + 16 * v) : _mm512_setzero_ps();
+      _mm512_mask_storeu_ps(row + 16 * v, columns, _mm512_fmadd_ps(va, acc[i][v], old));
+    }
   }
 }
 
@@ -57,6 +69,13 @@ void microkernel(std::int64_t kc, const float* __restrict ap, const float* __res
 void pack_a(std::int64_t mc, std::int64_t kc, const float* a, std::int64_t rs, std::int64_t cs, float* dst) {
   for (std::int64_t i0 = 0; i0 < mc; i0 += kMR, dst += kc * kMR) {
     const std::int64_t rows = std::min(kMR, mc - i0);
+    if (rows == kMR) {  // a fixed count the compiler unrolls: the gather is the cost of packing
+      const float* a_rows[kMR];
+      for (int i = 0; i < kMR; ++i) a_rows[i] = a + (i0 + i) * rs;
+      for (std::int64_t p = 0; p < kc; ++p)
+        for (int i = 0; i < kMR; ++i) dst[p * kMR + i] = a_rows[i][p * cs];
+      continue;
+    }
     for (std::int64_t p = 0; p < kc; ++p) {
       for (std::int64_t i = 0; i < rows; ++i) dst[p * kMR + i] = a[(i0 + i) * rs + p * cs];
       for (std::int64_t i = rows; i < kMR; ++i) dst[p * kMR + i] = 0;
@@ -109,8 +128,14 @@ bool has_avx512() {
 void sgemm_avx512(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a, std::int64_t a_rs,
                   std::int64_t a_cs, const float* b, std::int64_t b_rs, std::int64_t b_cs, float beta, float* c,
                   std::int64_t ldc) {
-  scale_rows(m, n, beta, c, ldc);
-  if (m == 0 || n == 0 || k == 0 || alpha == 0) return;
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == 0) {
+    scale_rows(m, n, beta, c, ldc);
+    return;
+  }
+  // The first block of k stores over C when beta = 0 (C is not read: NaN there does not survive), and adds to C
+  // scaled by beta otherwise.
+  if (beta != 0) scale_rows(m, n, beta, c, ldc);
   thread_local std::vector<float> a_storage, b_storage;
   const std::int64_t kc_max = std::min(k, kKC), mc_max = std::min(m, kMC), nc_max = std::min(n, kNC);
   float* const a_packed = aligned_buffer(a_storage, (mc_max + kMR - 1) / kMR * kMR * kc_max);
@@ -122,12 +147,17 @@ void sgemm_avx512(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, c
     const std::int64_t nc = std::min(kNC, n - jc);
     for (std::int64_t pc = 0; pc < k; pc += kKC) {
       const std::int64_t kc = std::min(kKC, k - pc);
+      const bool accumulate = pc > 0 || beta != 0;
 #pragma omp single
       pack_b(kc, nc, b + pc * b_rs + jc * b_cs, b_rs, b_cs, b_packed);
       for (std::int64_t ic = 0; ic < m; ic += kMC) {
         const std::int64_t mc = std::min(kMC, m - ic);
+        const float* a_block = a + ic * a_rs + pc * a_cs;
+        const bool packed = nc > kNR;
+        if (packed) {
 #pragma omp single
-        pack_a(mc, kc, a + ic * a_rs + pc * a_cs, a_rs, a_cs, a_packed);
+          pack_a(mc, kc, a_block, a_rs, a_cs, a_packed);
+        }
 #pragma omp for schedule(static)
         for (std::int64_t jr = 0; jr < nc; jr += kNR) {
           const std::int64_t cols = std::min(kNR, nc - jr);
@@ -135,8 +165,16 @@ void sgemm_avx512(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, c
           for (std::int64_t ir = 0; ir < mc; ir += kMR) {
             const std::int64_t rows = std::min(kMR, mc - ir);
             float* tile = c + (ic + ir) * ldc + jc + jr;
-            if (cols > 16) microkernel<2>(kc, a_packed + ir * kc, b_packed + jr * kc, tile, ldc, alpha, rows, last);
-            else microkernel<1>(kc, a_packed + ir * kc, b_packed + jr * kc, tile, ldc, alpha, rows, last);
+            const float* bp = b_packed + jr * kc;
+            if (packed) {
+              const APanel panel{a_packed + ir * kc, 1, kMR};
+              if (cols > 16) microkernel<2, true>(kc, panel, bp, tile, ldc, alpha, accumulate, rows, last);
+              else microkernel<1, true>(kc, panel, bp, tile, ldc, alpha, accumulate, rows, last);
+            } else {
+              const APanel in_place{a_block + ir * a_rs, a_rs, a_cs};
+              if (cols > 16) microkernel<2, false>(kc, in_place, bp, tile, ldc, alpha, accumulate, rows, last);
+              else microkernel<1, false>(kc, in_place, bp, tile, ldc, alpha, accumulate, rows, last);
+            }
           }
         }
       }
