@@ -67,20 +67,19 @@ double over_ranks(ProcessGroup& group, double value, ReduceOp op) {
   return t.item();
 }
 
-// MLP or LeNet with d2l's initialization (the same parameters on every call: the seed is fixed), or null.
-std::shared_ptr<nn::Module> make_model(const std::string& name) {
+// MLP or LeNet with d2l's initialization, its deferred parameters materialized by a forward pass over `sample`
+// (the same parameters on every call: the seed is fixed), or null.
+std::shared_ptr<nn::Module> make_model(const std::string& name, const Tensor& sample) {
+  std::shared_ptr<nn::Module> model;
+  if (name == "mlp") model = std::make_shared<nn::MLP>();
+  else if (name == "lenet") model = std::make_shared<nn::LeNet>();
+  else return nullptr;
   manual_seed(0);
-  if (name == "mlp") {
-    auto model = std::make_shared<nn::MLP>();
-    model->initialize(nn::init::normal(0.0, 0.01), [](const std::string& p) { return p == "weight"; });
-    return model;
-  }
-  if (name == "lenet") {
-    auto model = std::make_shared<nn::LeNet>();
-    model->initialize(nn::init::xavier_uniform(), [](const std::string& p) { return p == "weight"; });
-    return model;
-  }
-  return nullptr;
+  model->initialize(name == "mlp" ? nn::init::normal(0.0, 0.01) : nn::init::xavier_uniform(),
+                    [](const std::string& p) { return p == "weight"; });
+  NoGradGuard no_grad;
+  (*model)(sample);
+  return model;
 }
 
 // Median step time (ms) of `steps` steps after 5 untimed ones.
@@ -100,11 +99,7 @@ double median_step(nn::Module& replica, nn::SGD& optimizer, const Tensor& inputs
 std::vector<double> paired_ratios(const std::shared_ptr<nn::Module>& model, const std::string& model_name, double lr,
                                   const Tensor& inputs, const Tensor& targets,
                                   const std::shared_ptr<MpiProcessGroup>& group, int blocks) {
-  const std::shared_ptr<nn::Module> plain = make_model(model_name);
-  {
-    NoGradGuard no_grad;
-    (*plain)(inputs);
-  }
+  const std::shared_ptr<nn::Module> plain = make_model(model_name, inputs);
   auto ddp = std::make_shared<DistributedDataParallel>(model, group);
   nn::SGD with_ddp(ddp->named_parameters(), {.lr = lr}), without(plain->named_parameters(), {.lr = lr});
   std::vector<double> ratios;
@@ -122,11 +117,7 @@ std::vector<double> paired_ratios(const std::shared_ptr<nn::Module>& model, cons
 std::vector<double> interleaved_efficiencies(const std::shared_ptr<nn::Module>& model, const std::string& model_name,
                                              double lr, const Tensor& inputs, const Tensor& targets,
                                              const std::shared_ptr<MpiProcessGroup>& group, int rounds) {
-  const std::shared_ptr<nn::Module> plain = make_model(model_name);
-  {
-    NoGradGuard no_grad;
-    (*plain)(inputs);
-  }
+  const std::shared_ptr<nn::Module> plain = make_model(model_name, inputs);
   auto ddp = std::make_shared<DistributedDataParallel>(model, group);
   nn::SGD with_ddp(ddp->named_parameters(), {.lr = lr}), alone(plain->named_parameters(), {.lr = lr});
   std::vector<double> efficiencies;
@@ -163,21 +154,17 @@ int main(int argc, char** argv) {
   const Environment& env = mpi.env();
   set_num_threads(1);
 
-  const std::shared_ptr<nn::Module> model = make_model(model_name);
-  if (!model) {
-    std::fprintf(stderr, "unknown model '%s' (mlp or lenet)\n", model_name.c_str());
-    return 2;
-  }
-  const double lr = model_name == "lenet" ? 0.9 : 0.1;
   manual_seed(1 + static_cast<std::uint64_t>(env.world_rank));  // each rank its own batch
   const Tensor inputs = rand({batch, 1, 28, 28});
   std::vector<std::int64_t> labels(static_cast<std::size_t>(batch));
   for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int64_t>((i * 7 + env.world_rank) % 10);
   const Tensor targets = from_vector<std::int64_t>(labels, {batch});
-  {
-    NoGradGuard no_grad;  // deferred parameters get their shapes
-    (*model)(inputs);
+  const std::shared_ptr<nn::Module> model = make_model(model_name, inputs);
+  if (!model) {
+    std::fprintf(stderr, "unknown model '%s' (mlp or lenet)\n", model_name.c_str());
+    return 2;
   }
+  const double lr = model_name == "lenet" ? 0.9 : 0.1;
   ProcessGroupOptions group_options;
   group_options.shared_memory = mode != "paired-mpi";
   auto group = std::make_shared<MpiProcessGroup>(group_options);
