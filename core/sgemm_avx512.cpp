@@ -1,11 +1,12 @@
-// The classic blocked GEMM (Goto; BLIS's loop order): a KC x NC block of B is packed into NR-column panels, an
-// MC x KC block of A into MR-row panels, and the microkernel multiplies one A panel by one B panel into an MR x NR
-// tile of C held in registers. The B panel (KC x NR, 48 KiB) stays in L1 while the A panels of the block stream
-// past it from L2. Packing pads the panels with zeros, so the microkernel always runs full; at the edges it
-// stores only the rows and columns that exist. A is packed only when its panels serve more than one B panel: with
-// a single one (a thin C, like a classifier's 10 outputs) the copy cost as much as the product, and the
-// microkernel reads A in place. This file alone is compiled with -mavx512f (core/CMakeLists.txt)
-// and is called only where has_avx512() says the processor has it.
+// The classic blocked GEMM (Goto; BLIS's loop order): a KC x NC block of B is packed into NR-column panels, and
+// the microkernel multiplies MR rows of A by one B panel into an MR x NR tile of C held in registers. The B panel
+// (KC x NR, 48 KiB) stays in L1 while the rows of A stream past it from L2. A row-major A is read in place, MR
+// rows at a time, each a sequential stream; only an A strided along k (a transposed view) is packed into MR-row
+// panels first. Packing a row-major A too cost more than it saved here (ResNet-18 stage 4's forward GEMM: 65
+// against 126 GFLOP/s), most where its rows serve few B panels. Packed panels are padded with zeros, and read in
+// place the rows past A's edge repeat its last row, so the microkernel always runs full; it stores only the rows
+// and columns that exist. This file alone is compiled with -mavx512f (core/CMakeLists.txt) and is called only
+// where has_avx512() says the processor has it.
 #include <lamina/core/sgemm_avx512.h>
 
 #include <immintrin.h>
@@ -25,21 +26,15 @@ namespace {
 // measured no faster here.
 constexpr std::int64_t kMR = 8, kNR = 32, kKC = 384, kMC = kMR * 16, kNC = kNR * 64;
 
-// Where the microkernel reads its kMR rows of A: a packed panel (element (i, p) at panel[p·kMR + i]), or A itself
-// through its strides (rows past the edge repeat the last one, whose products are then not stored).
-struct APanel {
-  const float* data;
-  std::int64_t row_stride, col_stride;
-};
-
-// C tile (rows x the columns `last` and the vectors before it) = alpha · (A panel · B panel), added to C when
-// `accumulate`. NV is the number of 16-float vectors in the tile's width: 2, or 1 for a last panel of at most 16
-// columns.
+// C tile (rows x the columns `last` and the vectors before it) = alpha · (A's kMR rows · B panel), added to C when
+// `accumulate`. The rows of A are a packed panel (element (i, p) at a[p·kMR + i]) when kPacked, else rows of A
+// itself, a_rs apart and contiguous along k (rows past the edge repeat the last one; their products are not
+// stored). NV is the number of 16-float vectors in the tile's width: 2, or 1 for a last panel of at most 16 columns.
 template <int NV, bool kPacked>
-void microkernel(std::int64_t kc, APanel a, const float* __restrict bp, float* c, std::int64_t ldc, float alpha,
-                 bool accumulate, std::int64_t rows, __mmask16 last) {
+void microkernel(std::int64_t kc, const float* a, std::int64_t a_rs, const float* __restrict bp, float* c,
+                 std::int64_t ldc, float alpha, bool accumulate, std::int64_t rows, __mmask16 last) {
   const float* a_rows[kMR];
-  for (int i = 0; i < kMR; ++i) a_rows[i] = a.data + std::min<std::int64_t>(i, rows - 1) * a.row_stride;
+  for (int i = 0; i < kMR; ++i) a_rows[i] = a + std::min<std::int64_t>(i, rows - 1) * a_rs;
   __m512 acc[kMR][NV];
   for (int i = 0; i < kMR; ++i)
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
@@ -49,7 +44,7 @@ void microkernel(std::int64_t kc, APanel a, const float* __restrict bp, float* c
     for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(bp + 16 * v);
 #pragma GCC unroll 8
     for (int i = 0; i < kMR; ++i) {
-      const __m512 ai = _mm512_set1_ps(kPacked ? a.data[p * kMR + i] : a_rows[i][p * a.col_stride]);
+      const __m512 ai = _mm512_set1_ps(kPacked ? a[p * kMR + i] : a_rows[i][p]);
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, b[v], acc[i][v]);
     }
     bp += 16 * NV;
@@ -69,13 +64,6 @@ void microkernel(std::int64_t kc, APanel a, const float* __restrict bp, float* c
 void pack_a(std::int64_t mc, std::int64_t kc, const float* a, std::int64_t rs, std::int64_t cs, float* dst) {
   for (std::int64_t i0 = 0; i0 < mc; i0 += kMR, dst += kc * kMR) {
     const std::int64_t rows = std::min(kMR, mc - i0);
-    if (rows == kMR) {  // a fixed count the compiler unrolls: the gather is the cost of packing
-      const float* a_rows[kMR];
-      for (int i = 0; i < kMR; ++i) a_rows[i] = a + (i0 + i) * rs;
-      for (std::int64_t p = 0; p < kc; ++p)
-        for (int i = 0; i < kMR; ++i) dst[p * kMR + i] = a_rows[i][p * cs];
-      continue;
-    }
     for (std::int64_t p = 0; p < kc; ++p) {
       for (std::int64_t i = 0; i < rows; ++i) dst[p * kMR + i] = a[(i0 + i) * rs + p * cs];
       for (std::int64_t i = rows; i < kMR; ++i) dst[p * kMR + i] = 0;
@@ -153,7 +141,7 @@ void sgemm_avx512(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, c
       for (std::int64_t ic = 0; ic < m; ic += kMC) {
         const std::int64_t mc = std::min(kMC, m - ic);
         const float* a_block = a + ic * a_rs + pc * a_cs;
-        const bool packed = nc > kNR;
+        const bool packed = a_cs != 1;
         if (packed) {
 #pragma omp single
           pack_a(mc, kc, a_block, a_rs, a_cs, a_packed);
@@ -167,13 +155,13 @@ void sgemm_avx512(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, c
             float* tile = c + (ic + ir) * ldc + jc + jr;
             const float* bp = b_packed + jr * kc;
             if (packed) {
-              const APanel panel{a_packed + ir * kc, 1, kMR};
-              if (cols > 16) microkernel<2, true>(kc, panel, bp, tile, ldc, alpha, accumulate, rows, last);
-              else microkernel<1, true>(kc, panel, bp, tile, ldc, alpha, accumulate, rows, last);
+              const float* panel = a_packed + ir * kc;
+              if (cols > 16) microkernel<2, true>(kc, panel, 1, bp, tile, ldc, alpha, accumulate, rows, last);
+              else microkernel<1, true>(kc, panel, 1, bp, tile, ldc, alpha, accumulate, rows, last);
             } else {
-              const APanel in_place{a_block + ir * a_rs, a_rs, a_cs};
-              if (cols > 16) microkernel<2, false>(kc, in_place, bp, tile, ldc, alpha, accumulate, rows, last);
-              else microkernel<1, false>(kc, in_place, bp, tile, ldc, alpha, accumulate, rows, last);
+              const float* rows_of_a = a_block + ir * a_rs;
+              if (cols > 16) microkernel<2, false>(kc, rows_of_a, a_rs, bp, tile, ldc, alpha, accumulate, rows, last);
+              else microkernel<1, false>(kc, rows_of_a, a_rs, bp, tile, ldc, alpha, accumulate, rows, last);
             }
           }
         }

@@ -81,7 +81,8 @@ TEST(SgemmAvx512, MatchesFloat64AtEdgesBlocksAndEveryLayout) {
       {17, 40, 23, Layout::Padded, Layout::Padded, 1, 1},
       {129, 70, 385, Layout::RowMajor, Layout::RowMajor, 1, 0},     // past one block of rows and of k
       {20, 2048 + 37, 9, Layout::RowMajor, Layout::Transposed, 1, 0},  // past one block of columns
-      // At most 32 columns: A read in place, not packed, also past one block of k.
+      // Thin products (at most 32 columns) past one block of k, A read in place (row-major, padded) and packed
+      // (transposed); every case above also runs one of the two.
       {13, 20, 30, Layout::Padded, Layout::RowMajor, 1, 0},
       {30, 12, 800, Layout::RowMajor, Layout::RowMajor, 1, 0},
       {11, 25, 400, Layout::Transposed, Layout::Padded, 0.5f, -0.5f},
