@@ -3,7 +3,8 @@
 // class of processor: it falls back to SSE3 kernels unless OPENBLAS_CORETYPE is set, and the machines here preset
 // Haswell (AVX2), because older OpenBLAS builds' AVX-512 kernels computed wrong results on them. float32 is what
 // training runs on, so lamina multiplies it here where the processor has AVX-512 (1.2-2.0x OpenBLAS's Haswell
-// kernels on the MLP's and ResNet-18's GEMMs here, 0.9x on a 10-row product; benchmarks/README.md), and leaves float64 and older processors to OpenBLAS. Internal to core.
+// kernels on the MLP's and ResNet-18's GEMMs here, 0.9x on a 10-row product; benchmarks/README.md), and leaves
+// float64 and older processors to OpenBLAS. Internal to core.
 #include <cstdint>
 
 namespace lamina::cpu {
