@@ -48,7 +48,11 @@ with open(f"{out}/allreduce.csv", "w", newline="") as f:
     w.writerows(records)
 
 def find(impl, variant, n, b):
-    return next(r for r in records if r["impl"] == impl and r["variant"].startswith(variant) and r["ranks"] == n and r["bytes"] == b)
+    return next((r for r in records if r["impl"] == impl and r["variant"].startswith(variant) and r["ranks"] == n
+                 and r["bytes"] == b), None)
+
+def busbw(r):
+    return f"{r['busbw_GBps']:.2f}" if r else "—"
 
 def size(b):
     return f"{b >> 20} MiB" if b >= 1 << 20 else f"{b >> 10} KiB"
@@ -56,17 +60,18 @@ def size(b):
 print(f"all-reduce, float32 sum, OPENBLAS_CORETYPE=Haswell, 1 thread per rank, default malloc; {mode} mode; "
       f"load average {load_before} before, {load_after} after" + ("; run at --priority" if priority else ""))
 print("| ranks | size | MPI µs | lamina µs | gloo µs | MPI busbw GB/s | lamina busbw GB/s | lamina no-check busbw | "
-      "lamina MPI-only busbw | gloo busbw GB/s | lamina / MPI speed | lamina algbw GB/s | "
+      "lamina MPI-only busbw | lamina symmetric busbw | gloo busbw GB/s | lamina / MPI speed | lamina algbw GB/s | "
       "page faults per call: MPI / lamina |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for n in sorted({r["ranks"] for r in records}):
     for b in sorted({r["bytes"] for r in records if r["ranks"] == n}):
         m, l, u, o, g = find("mpi", "MPI", n, b), find("lamina", "MpiProcessGroup", n, b), \
             find("lamina", "MpiProcessGroup, no", n, b), find("lamina", "MpiProcessGroup, MPI only", n, b), \
             find("gloo", "", n, b)
+        s = find("lamina", "MpiProcessGroup, symmetric", n, b)
         label = f"{n} (oversubscribed)" if n > 2 else str(n)
         print(f"| {label} | {size(b)} | {m['latency_us']:.0f} | {l['latency_us']:.0f} | {g['latency_us']:.0f} "
-              f"| {m['busbw_GBps']:.2f} | {l['busbw_GBps']:.2f} | {u['busbw_GBps']:.2f} | {o['busbw_GBps']:.2f} "
+              f"| {m['busbw_GBps']:.2f} | {l['busbw_GBps']:.2f} | {u['busbw_GBps']:.2f} | {o['busbw_GBps']:.2f} | {busbw(s)} "
               f"| {g['busbw_GBps']:.2f} "
               f"| {m['latency_us'] / l['latency_us']:.3f} | {l['algbw_GBps']:.2f} "
               f"| {m['faults_per_call']:.0f} / {l['faults_per_call']:.0f} |")

@@ -1,6 +1,7 @@
 // All-reduce time, side by side in one run: raw MPI_Allreduce (in place, one call) against
 // MpiProcessGroup::allreduce(...)->wait() (with and without signature checks, and with its shared-memory channel
-// turned off: MPI only) on the same float32 tensor, 4 KiB to
+// turned off: MPI only) on the same float32 tensor, and, where the group has symmetric memory (2 ranks on one
+// node), on a symmetric tensor of the same size (what DistributedDataParallel's buckets are), 4 KiB to
 // MAX_BYTES (default 64 MiB). Run under mpirun, one thread per rank:
 //   OMP_NUM_THREADS=1 mpirun -n 2 build/benchmarks/allreduce_benchmark [REPS [MAX_BYTES]]
 // Each variant runs in blocks of kBlock calls, each after a barrier, the first of a block untimed: the steady state
@@ -67,12 +68,14 @@ int main(int argc, char** argv) {
   for (std::size_t bytes = std::size_t{4} << 10; bytes <= max_bytes; bytes *= 2) {
     Tensor t = zeros({static_cast<std::int64_t>(bytes / 4)});
     const int count = static_cast<int>(bytes / 4);
-    const std::vector<std::function<void()>> variants = {
+    Tensor symmetric = checked.allocate_symmetric(count, DType::Float32, Device::cpu());
+    std::vector<std::function<void()>> variants = {
         [&] { MPI_Allreduce(MPI_IN_PLACE, t.data<float>(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD); },
         [&] { checked.allreduce(t)->wait(); },
         [&] { unchecked.allreduce(t)->wait(); },
         [&] { through_mpi.allreduce(t)->wait(); },
     };
+    if (symmetric.defined()) variants.push_back([&] { checked.allreduce(symmetric)->wait(); });
     // Small messages are noisy: repeat them more.
     const int reps = bytes <= (std::size_t{1} << 20) ? 4 * base_reps : base_reps;
     std::vector<std::vector<double>> times(variants.size());
@@ -98,7 +101,8 @@ int main(int argc, char** argv) {
     const char* names[] = {"\"impl\": \"mpi\", \"variant\": \"MPI_Allreduce\"",
                            "\"impl\": \"lamina\", \"variant\": \"MpiProcessGroup\"",
                            "\"impl\": \"lamina\", \"variant\": \"MpiProcessGroup, no signature check\"",
-                           "\"impl\": \"lamina\", \"variant\": \"MpiProcessGroup, MPI only\""};
+                           "\"impl\": \"lamina\", \"variant\": \"MpiProcessGroup, MPI only\"",
+                           "\"impl\": \"lamina\", \"variant\": \"MpiProcessGroup, symmetric tensor\""};
     for (std::size_t v = 0; v < variants.size(); ++v)
       if (env.world_rank == 0)
         std::printf("{%s, \"ranks\": %d, \"bytes\": %zu, \"seconds\": %.9f, \"reps\": %d, \"faults_per_call\": %.1f}\n",

@@ -30,7 +30,8 @@ CHECKPOINT_TARGET = 0.8
 KNOWN = ("kernels", "train_step", "allreduce", "scaling", "time_to_accuracy", "checkpoint", "cost_model")
 ALLREDUCE_NAMES = {"MPI_Allreduce": "raw MPI", "MpiProcessGroup": "lamina",
                    "MpiProcessGroup, no signature check": "lamina, no signature check",
-                   "MpiProcessGroup, MPI only": "lamina, MPI only", "dist.all_reduce": "gloo"}
+                   "MpiProcessGroup, MPI only": "lamina, MPI only",
+                   "MpiProcessGroup, symmetric tensor": "lamina, symmetric tensor", "dist.all_reduce": "gloo"}
 
 
 def fmt(v):
@@ -245,7 +246,9 @@ class Report:
         r0, reps = recs[0], sorted({r["reps"] for r in recs})
         self.lines.append(f"allreduce_benchmark: one MPI job that times `MPI_Allreduce(MPI_IN_PLACE)` of a float32 "
                           f"tensor (sum), `MpiProcessGroup::allreduce(t)->wait()` on the same tensor (with and without "
-                          f"its signature check, and with its shared-memory channel turned off: MPI only), each in "
+                          f"its signature check, and with its shared-memory channel turned off: MPI only), and on a "
+                          f"symmetric tensor of the same size (`allocate_symmetric`, what DDP's buckets are: reduced in "
+                          f"place in shared memory; 2 ranks only), each in "
                           f"blocks of 5 calls (the first untimed: the steady state of a training loop), the blocks in "
                           f"an order shuffled every round, each call after a barrier, the slowest rank's time; then "
                           f"torch.distributed over gloo (`dist.all_reduce`, same sizes and timing). Medians of "
@@ -261,6 +264,7 @@ class Report:
         for (n, nbytes), sides in sorted(by.items()):
             mpi, lam, gloo = sides.get("raw MPI"), sides.get("lamina"), sides.get("gloo")
             unchecked, mpi_only = sides.get("lamina, no signature check"), sides.get("lamina, MPI only")
+            symmetric = sides.get("lamina, symmetric tensor")
             ratio = mpi["latency_us"] / lam["latency_us"] if mpi and lam else None
             goal = None  # (what the target is on, the figure, the target, its unit)
             if n == 2 and nbytes in ALLREDUCE_RATIO_SIZES:
@@ -271,7 +275,7 @@ class Report:
                 what, measured, target, unit = goal
                 self.target(f"all-reduce {size_label(nbytes)}, 2 ranks: {what}", measured, f"≥ {target}",
                             measured is not None and measured >= target)
-            busbw = [side and side["busbw_GBps"] for side in (mpi, lam, unchecked, mpi_only, gloo)]
+            busbw = [side and side["busbw_GBps"] for side in (mpi, lam, unchecked, mpi_only, symmetric, gloo)]
             faults = f"{mpi['faults_per_call']:.0f} / {lam['faults_per_call']:.0f}" \
                 if mpi and lam and mpi.get("faults_per_call") is not None else None
             rows.append([ranks_label(n), size_label(nbytes)] + [side and side["latency_us"] for side in (mpi, lam, gloo)]
@@ -281,7 +285,7 @@ class Report:
                 series[n][name].append((nbytes, side["busbw_GBps"]))
         self.lines.append(table(["ranks", "size", "raw MPI µs", "lamina µs", "gloo µs", "raw MPI busbw GB/s",
                                  "lamina busbw GB/s", "lamina, no signature check, busbw",
-                                 "lamina, MPI only, busbw", "gloo busbw GB/s",
+                                 "lamina, MPI only, busbw", "lamina, symmetric tensor, busbw", "gloo busbw GB/s",
                                  "lamina algbw GB/s", "ratio (speed vs raw MPI)", "target", "",
                                  "page faults per call, raw MPI / lamina"], rows))
         target_line = (ALLREDUCE_BUSBW_TARGET, f"target at 32–64 MiB: {ALLREDUCE_BUSBW_TARGET} GB/s")

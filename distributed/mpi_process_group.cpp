@@ -469,9 +469,13 @@ std::shared_ptr<Work> MpiProcessGroup::allreduce(Tensor& tensor, ReduceOp op) {
   const Signature signature{.kind = CollectiveKind::Allreduce, .reduce_op = static_cast<std::int64_t>(op),
                             .bytes = nbytes(tensor), .dtype = static_cast<std::int64_t>(tensor.dtype())};
   return state_->enqueue(signature, [t = tensor, op](State& s) {
-    if (s.channel && through_shared_memory(nbytes(t))) {
-      s.channel->allreduce(bytes_of(t), t.numel(), t.dtype(), op, [&s] { return s.pacer(); });
-      return;
+    if (s.channel) {
+      const auto pacing = [&s] { return s.pacer(); };
+      if (through_shared_memory(nbytes(t))) {
+        s.channel->allreduce(bytes_of(t), t.numel(), t.dtype(), op, pacing);
+        return;
+      }
+      if (s.channel->allreduce_in_place(bytes_of(t), t.numel(), t.dtype(), op, pacing)) return;
     }
     const DType dtype = t.dtype();
     const std::int64_t element = static_cast<std::int64_t>(dtype_size(dtype));
@@ -570,6 +574,20 @@ std::shared_ptr<Work> MpiProcessGroup::reduce_scatter(Tensor& output, const Tens
       if (op == ReduceOp::Average) divide(dst, n, dtype, s.size);
     }
   });
+}
+
+Tensor MpiProcessGroup::allocate_symmetric(std::int64_t numel, DType dtype, Device device) {
+  if (!state_->channel || !device.is_cpu()) return {};
+  if (numel < 0) throw std::invalid_argument("MpiProcessGroup::allocate_symmetric: negative size " + std::to_string(numel));
+  // Queued like a collective, so that it is compared across ranks and runs on the communication thread, the only
+  // one that uses the channel and the communicator.
+  const Signature signature{.kind = CollectiveKind::AllocateSymmetric,
+                            .bytes = numel * static_cast<std::int64_t>(dtype_size(dtype)),
+                            .dtype = static_cast<std::int64_t>(dtype)};
+  auto allocated = std::make_shared<Tensor>();
+  state_->enqueue(signature, [allocated, numel, dtype](State& s) { *allocated = s.channel->allocate_symmetric(numel, dtype); })
+      ->wait();
+  return *allocated;
 }
 
 std::shared_ptr<Work> MpiProcessGroup::barrier() {

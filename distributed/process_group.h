@@ -61,6 +61,13 @@ class ProcessGroup {
   // output = op over ranks of the rank()-th of size() equal chunks of `input` (input.numel() = size · output.numel()).
   virtual std::shared_ptr<Work> reduce_scatter(Tensor& output, const Tensor& input, ReduceOp op = ReduceOp::Sum) = 0;
   virtual std::shared_ptr<Work> barrier() = 0;
+
+  // Collective, called in the same order on every rank: a zero-filled 1-D tensor in symmetric memory, one copy per
+  // rank, each of which the group can reach directly (MpiProcessGroup: a shared-memory segment that the ranks of
+  // one node all map), so that an all-reduce of it runs in place, without staging copies. For tensors that are
+  // all-reduced again and again, such as DistributedDataParallel's buckets. An undefined tensor, on every rank
+  // alike, when the group has no symmetric memory for `device` (the default): any tensor then does as well.
+  virtual Tensor allocate_symmetric(std::int64_t numel, DType dtype, Device device);
 };
 
 }  // namespace lamina::distributed

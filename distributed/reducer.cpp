@@ -55,7 +55,9 @@ void Reducer::build_buckets() {
       total += parameters_[k].second.numel();
     }
     const Tensor& first = parameters_[groups[b].front()].second;
-    bucket.buffer = zeros({total}, {.dtype = first.dtype(), .device = first.device()});
+    bucket.buffer = group_->allocate_symmetric(total, first.dtype(), first.device());
+    bucket.symmetric = bucket.buffer.defined();
+    if (!bucket.symmetric) bucket.buffer = zeros({total}, {.dtype = first.dtype(), .device = first.device()});
     buckets_.push_back(std::move(bucket));
   }
   // Point every gradient at its place in the buckets, keeping any gradient accumulated before wrapping.
@@ -102,13 +104,13 @@ void Reducer::mark_ready(std::size_t index) {
   ready_[index] = true;
   // The gradient must live in the bucket. It does unless .grad() was replaced (zero_grad(set_to_none) drops the
   // view, and the next backward then creates a fresh tensor): copy it in and restore the view — or, in a bucket of
-  // its own, make that tensor the bucket.
+  // its own that is not symmetric, make that tensor the bucket (see the header).
   Tensor& p = parameters_[index].second;
   const Tensor grad = p.grad();
   Bucket& bucket = buckets_[bucket_of_[index]];
   Tensor view = gradient_view(index);
   if (grad.storage().data() != view.storage().data() || grad.offset() != view.offset()) {
-    if (bucket.parameters.size() == 1 && grad.is_contiguous() && grad.dtype() == bucket.buffer.dtype() &&
+    if (!bucket.symmetric && bucket.parameters.size() == 1 && grad.is_contiguous() && grad.dtype() == bucket.buffer.dtype() &&
         grad.device() == bucket.buffer.device()) {
       bucket.buffer = grad.view({grad.numel()});  // the gradient becomes the bucket: no copy
     } else {

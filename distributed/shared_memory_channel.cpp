@@ -25,10 +25,20 @@ struct SharedMemoryChannel::RankBlock {
   alignas(64) std::uint64_t reduced;
   alignas(64) std::uint64_t released;
   alignas(64) std::int64_t signatures[2][Signature::kFields];
-  // Per step, like the slots: the whole all-reduce's element count and element size, which the ranks compare so
-  // that a group without signature checks still fails, rather than falls out of step, when they differ.
-  std::int64_t extents[2][2];
+  // Per header step, alternating like the slots: the all-reduce's element count and element size, which the ranks
+  // compare so that a group without signature checks still fails, rather than falls out of step, when they
+  // differ; and its Placement (segment, offset).
+  std::int64_t headers[2][4];
   alignas(4096) char slots[2][kChunkBytes];
+};
+
+// One mapping of a symmetric segment: rank r's copy starts at base + r · stride. It is unmapped with the last tensor
+// that holds it; the memory goes with the last mapping on the node.
+struct SharedMemoryChannel::SymmetricSegment {
+  char* base;
+  std::size_t bytes;
+  std::size_t stride;
+  ~SymmetricSegment() { munmap(base, bytes); }
 };
 
 // A lock-based atomic_ref would lock within one process only.
@@ -45,26 +55,33 @@ void wait_until_at_least(std::uint64_t& counter, std::uint64_t value, const Shar
   while (load(counter) < value) between_polls();
 }
 
-// out = combine(out, peer) for every peer but the last, in the given order; then with the last peer the result,
-// divided by `divisor` when kDivide, goes to both out and published.
+// out = combine(out, peer) for every peer, in the given order, divided by `divisor` when kDivide; the result also
+// goes to every `published`. Block by block, so that each block is copied out while it is in cache, and a peer's
+// data may be among the published: each block of it is read before it is overwritten.
 template <bool kDivide, typename T, typename Combine>
-void reduce_segment(T* out, T* published, const std::vector<const T*>& peers, std::int64_t n, Combine combine,
-                    T divisor) {
-  for (std::size_t k = 0; k + 1 < peers.size(); ++k) {
-    const T* peer = peers[k];
-    for (std::int64_t i = 0; i < n; ++i) out[i] = combine(out[i], peer[i]);
-  }
-  const T* last = peers.back();
-  for (std::int64_t i = 0; i < n; ++i) {
-    T v = combine(out[i], last[i]);
-    if constexpr (kDivide) v /= divisor;
-    out[i] = v;
-    published[i] = v;
+void reduce_segment(T* out, const std::vector<T*>& published, const std::vector<const T*>& peers, std::int64_t n,
+                    Combine combine, T divisor) {
+  constexpr std::int64_t kBlock = 16384 / sizeof(T);
+  for (std::int64_t begin = 0; begin < n; begin += kBlock) {
+    T* o = out + begin;
+    const std::int64_t m = std::min(kBlock, n - begin);
+    for (std::size_t k = 0; k + 1 < peers.size(); ++k) {
+      const T* peer = peers[k] + begin;
+      for (std::int64_t i = 0; i < m; ++i) o[i] = combine(o[i], peer[i]);
+    }
+    const T* last = peers.back() + begin;
+    for (std::int64_t i = 0; i < m; ++i) {
+      T v = combine(o[i], last[i]);
+      if constexpr (kDivide) v /= divisor;
+      o[i] = v;
+    }
+    for (T* p : published) std::memcpy(p + begin, o, static_cast<std::size_t>(m) * sizeof(T));
   }
 }
 
 template <typename T>
-void reduce_segment(T* out, T* published, const std::vector<const T*>& peers, std::int64_t n, ReduceOp op, int size) {
+void reduce_segment(T* out, const std::vector<T*>& published, const std::vector<const T*>& peers, std::int64_t n,
+                    ReduceOp op, int size) {
   const auto sum = [](T a, T b) { return a + b; };
   const auto max = [](T a, T b) { return std::max(a, b); };
   const T divisor = static_cast<T>(size);
@@ -83,9 +100,7 @@ std::string segment_name() {
   return name;
 }
 
-}  // namespace
-
-// What create() holds until the channel owns the mapping: on any way out, an MPI error thrown halfway included, the
+// What map_shared_segment() holds until its caller owns the mapping: on any way out, an MPI error thrown halfway included, the
 // descriptor is closed, rank 0 removes the name, and a mapping never handed over is unmapped.
 struct SegmentUnderConstruction {
   std::size_t bytes = 0;
@@ -101,23 +116,12 @@ struct SegmentUnderConstruction {
   void* hand_over() { return std::exchange(mapping, MAP_FAILED); }
 };
 
-std::unique_ptr<SharedMemoryChannel> SharedMemoryChannel::create(MPI_Comm comm) {
-  int rank = 0, size = 1;
-  check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
-  check_mpi(MPI_Comm_size(comm, &size), "MPI_Comm_size");
-  if (size < 2) return nullptr;
-  MPI_Comm node;
-  check_mpi(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
-  int node_size = 0;
-  const int rc = MPI_Comm_size(node, &node_size);
-  MPI_Comm_free(&node);
-  check_mpi(rc, "MPI_Comm_size");
-  // Either every rank shares the node with all the others, or none does.
-  if (node_size != size) return nullptr;
-
-  // Rank 0 creates the segment and tells the others its name ("" if it could not); every rank maps it.
+// Collective over `comm`: rank 0 creates a segment of `bytes` and tells the others its name; every rank maps it.
+// Returns the mapping, or null on every rank alike when any rank could not map it. The name is removed before this
+// returns; the memory lives as long as the last mapping.
+void* map_shared_segment(MPI_Comm comm, int rank, std::size_t bytes) {
   SegmentUnderConstruction segment;
-  segment.bytes = sizeof(RankBlock) * static_cast<std::size_t>(size);
+  segment.bytes = bytes;
   char name[64] = {};
   if (rank == 0) {
     std::snprintf(name, sizeof name, "%s", segment_name().c_str());
@@ -134,18 +138,65 @@ std::unique_ptr<SharedMemoryChannel> SharedMemoryChannel::create(MPI_Comm comm) 
   }
   int mapped = segment.mapping != MAP_FAILED, all_mapped = 0;
   check_mpi(MPI_Allreduce(&mapped, &all_mapped, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
-  // Every rank has mapped it or given up: the name goes with `segment`, the memory with the last mapping.
-  if (!all_mapped) return nullptr;
-  return std::unique_ptr<SharedMemoryChannel>(new SharedMemoryChannel(segment.hand_over(), segment.bytes, rank, size));
+  // Every rank has mapped it or given up: the name goes with `segment`, and the mapping too unless all have it.
+  return all_mapped ? segment.hand_over() : nullptr;
 }
 
-SharedMemoryChannel::SharedMemoryChannel(void* mapping, std::size_t mapping_bytes, int rank, int size)
-    : mapping_(mapping), mapping_bytes_(mapping_bytes), rank_(rank), size_(size) {}
+}  // namespace
+
+std::unique_ptr<SharedMemoryChannel> SharedMemoryChannel::create(MPI_Comm comm) {
+  int rank = 0, size = 1;
+  check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(comm, &size), "MPI_Comm_size");
+  if (size < 2) return nullptr;
+  MPI_Comm node;
+  check_mpi(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  int node_size = 0;
+  const int rc = MPI_Comm_size(node, &node_size);
+  MPI_Comm_free(&node);
+  check_mpi(rc, "MPI_Comm_size");
+  // Either every rank shares the node with all the others, or none does.
+  if (node_size != size) return nullptr;
+  const std::size_t bytes = sizeof(RankBlock) * static_cast<std::size_t>(size);
+  void* mapping = map_shared_segment(comm, rank, bytes);
+  if (!mapping) return nullptr;
+  return std::unique_ptr<SharedMemoryChannel>(new SharedMemoryChannel(comm, mapping, bytes, rank, size));
+}
+
+SharedMemoryChannel::SharedMemoryChannel(MPI_Comm comm, void* mapping, std::size_t mapping_bytes, int rank, int size)
+    : comm_(comm), mapping_(mapping), mapping_bytes_(mapping_bytes), rank_(rank), size_(size) {}
 
 SharedMemoryChannel::~SharedMemoryChannel() { munmap(mapping_, mapping_bytes_); }
 
 SharedMemoryChannel::RankBlock& SharedMemoryChannel::block(int rank) const {
   return static_cast<RankBlock*>(mapping_)[rank];
+}
+
+Tensor SharedMemoryChannel::allocate_symmetric(std::int64_t numel, DType dtype) {
+  // Ids count every call, so they stay the same on every rank even when a segment cannot be made.
+  segments_.emplace_back();
+  // Each copy on pages of its own.
+  constexpr std::size_t kPage = 4096;
+  const std::size_t bytes = static_cast<std::size_t>(numel) * dtype_size(dtype);
+  const std::size_t stride = std::max(kPage, (bytes + kPage - 1) / kPage * kPage);
+  const std::size_t total = stride * static_cast<std::size_t>(size_);
+  void* mapping = map_shared_segment(comm_, rank_, total);
+  if (!mapping) return {};
+  auto segment = std::make_shared<SymmetricSegment>(static_cast<char*>(mapping), total, stride);
+  segments_.back() = segment;
+  return from_blob(segment, segment->base + static_cast<std::size_t>(rank_) * stride, {numel}, dtype);
+}
+
+SharedMemoryChannel::Placement SharedMemoryChannel::placement_of(const void* data, std::size_t bytes) {
+  const auto address = reinterpret_cast<std::uintptr_t>(data);
+  for (std::size_t id = 0; id < segments_.size(); ++id) {
+    const std::shared_ptr<SymmetricSegment> segment = segments_[id].lock();
+    if (!segment) continue;
+    const auto mine = reinterpret_cast<std::uintptr_t>(segment->base) + rank_ * segment->stride;
+    if (address >= mine && address + bytes <= mine + segment->stride)
+      return {static_cast<std::int64_t>(id), static_cast<std::int64_t>(address - mine)};
+  }
+  return {};
 }
 
 std::string SharedMemoryChannel::exchange_signatures(const Signature& mine, const Pacing& pacing) {
@@ -169,34 +220,89 @@ std::string SharedMemoryChannel::exchange_signatures(const Signature& mine, cons
   return describe_mismatch(signatures);
 }
 
-void SharedMemoryChannel::check_extents(std::uint64_t step, const Pacing& pacing) {
+bool SharedMemoryChannel::begin_allreduce(std::int64_t n, std::int64_t element, Placement placement,
+                                          const Pacing& pacing) {
+  const std::uint64_t step = ++steps_;
   const std::size_t slot = step % 2;
   RankBlock& me = block(rank_);
+  // This header was last written two steps ago: once every peer is done with that step, post this one.
+  for (int q = 0; q < size_; ++q)
+    if (q != rank_) wait_until_at_least(block(q).released, step < 2 ? 0 : step - 2, pacing);
+  me.headers[slot][0] = n;
+  me.headers[slot][1] = element;
+  me.headers[slot][2] = placement.segment;
+  me.headers[slot][3] = placement.offset;
+  store(me.arrived, step);
+  bool in_place = placement.segment >= 0;
   for (int q = 0; q < size_; ++q) {
     if (q == rank_) continue;
     RankBlock& peer = block(q);
     wait_until_at_least(peer.arrived, step, pacing);
-    if (peer.extents[slot][0] == me.extents[slot][0] && peer.extents[slot][1] == me.extents[slot][1]) continue;
-    // Every rank sees a difference and skips the step alike, so the next collective starts in step.
+    const std::int64_t* theirs = peer.headers[slot];
+    if (theirs[0] != n || theirs[1] != element) {
+      // Every rank sees a difference and ends the step alike, so the next collective starts in step.
+      store(me.reduced, step);
+      store(me.released, step);
+      throw CollectiveError("SharedMemoryChannel: rank " + std::to_string(rank_) + " all-reduces " + std::to_string(n) +
+                            " elements of " + std::to_string(element) + " bytes, rank " + std::to_string(q) + " " +
+                            std::to_string(theirs[0]) + " elements of " + std::to_string(theirs[1]) +
+                            " bytes. No data was exchanged");
+    }
+    in_place = in_place && Placement{theirs[2], theirs[3]} == placement;
+  }
+  if (!in_place) {
     store(me.reduced, step);
     store(me.released, step);
-    throw CollectiveError("SharedMemoryChannel: rank " + std::to_string(rank_) + " all-reduces " +
-                          std::to_string(me.extents[slot][0]) + " elements of " + std::to_string(me.extents[slot][1]) +
-                          " bytes, rank " + std::to_string(q) + " " + std::to_string(peer.extents[slot][0]) +
-                          " elements of " + std::to_string(peer.extents[slot][1]) + " bytes. No data was exchanged");
   }
+  return in_place;
+}
+
+void SharedMemoryChannel::reduce_in_place(Placement placement, std::int64_t n, DType dtype, ReduceOp op,
+                                          const Pacing& pacing) {
+  const std::uint64_t step = steps_;  // begin_allreduce's
+  // Alive: the caller's tensor holds it, and every peer's holds the peer's mapping.
+  const std::shared_ptr<SymmetricSegment> segment = segments_[static_cast<std::size_t>(placement.segment)].lock();
+  const std::int64_t first = n * rank_ / size_, count = n * (rank_ + 1) / size_ - first;
+  dispatch(dtype, [&]<typename T>() {
+    const auto copy = [&](int q) {
+      return reinterpret_cast<T*>(segment->base + static_cast<std::size_t>(q) * segment->stride + placement.offset) + first;
+    };
+    std::vector<const T*> peers;
+    std::vector<T*> published;
+    for (int q = 0; q < size_; ++q) {
+      if (q == rank_) continue;
+      peers.push_back(copy(q));
+      published.push_back(copy(q));
+    }
+    reduce_segment<T>(copy(rank_), published, peers, count, op, size_);
+  });
+  RankBlock& me = block(rank_);
+  store(me.reduced, step);
+  // Until every peer has written its segment into this rank's copy.
+  for (int q = 0; q < size_; ++q)
+    if (q != rank_) wait_until_at_least(block(q).reduced, step, pacing);
+  store(me.released, step);
+}
+
+bool SharedMemoryChannel::allreduce_in_place(void* data, std::int64_t n, DType dtype, ReduceOp op,
+                                            const Pacing& pacing) {
+  const auto element = static_cast<std::int64_t>(dtype_size(dtype));
+  const Placement placement = placement_of(data, static_cast<std::size_t>(n * element));
+  if (!begin_allreduce(n, element, placement, pacing)) return false;
+  reduce_in_place(placement, n, dtype, op, pacing);
+  return true;
 }
 
 void SharedMemoryChannel::allreduce(void* data, std::int64_t n, DType dtype, ReduceOp op,
                                     const Pacing& pacing) {
+  if (allreduce_in_place(data, n, dtype, op, pacing)) return;
   const auto element = static_cast<std::int64_t>(dtype_size(dtype));
   const std::int64_t chunk = static_cast<std::int64_t>(kChunkBytes) / element;
   for (std::int64_t begin = 0; begin < n; begin += chunk)
-    allreduce_chunk(static_cast<char*>(data) + begin * element, std::min(chunk, n - begin), n, dtype, op, pacing);
+    allreduce_chunk(static_cast<char*>(data) + begin * element, std::min(chunk, n - begin), dtype, op, pacing);
 }
 
-void SharedMemoryChannel::allreduce_chunk(char* data, std::int64_t n, std::int64_t total, DType dtype, ReduceOp op,
-                                          const Pacing& pacing) {
+void SharedMemoryChannel::allreduce_chunk(char* data, std::int64_t n, DType dtype, ReduceOp op, const Pacing& pacing) {
   const std::uint64_t step = ++steps_;
   const std::size_t slot = step % 2;
   const auto element = static_cast<std::int64_t>(dtype_size(dtype));
@@ -212,10 +318,9 @@ void SharedMemoryChannel::allreduce_chunk(char* data, std::int64_t n, std::int64
   }
   for (int q = 0; q < size_; ++q)
     if (q != rank_) std::memcpy(me.slots[slot] + first(q) * element, data + first(q) * element, bytes(q));
-  me.extents[slot][0] = total;
-  me.extents[slot][1] = element;
   store(me.arrived, step);
-  check_extents(step, pacing);  // waits for every peer's copies
+  for (int q = 0; q < size_; ++q)
+    if (q != rank_) wait_until_at_least(block(q).arrived, step, pacing);
 
   // 2. Reduce this rank's segment: its own data, then every peer's copy of it, in rank order.
   dispatch(dtype, [&]<typename T>() {
@@ -224,7 +329,7 @@ void SharedMemoryChannel::allreduce_chunk(char* data, std::int64_t n, std::int64
       if (q == rank_) continue;
       peers.push_back(reinterpret_cast<const T*>(block(q).slots[slot]) + first(rank_));
     }
-    reduce_segment<T>(reinterpret_cast<T*>(data) + first(rank_), reinterpret_cast<T*>(me.slots[slot]) + first(rank_),
+    reduce_segment<T>(reinterpret_cast<T*>(data) + first(rank_), {reinterpret_cast<T*>(me.slots[slot]) + first(rank_)},
                       peers, first(rank_ + 1) - first(rank_), op, size_);
   });
   store(me.reduced, step);

@@ -4,7 +4,16 @@
 //
 // Each rank owns a block of the segment: four counters (each on a cache line of its own), its last two signatures,
 // and two slots of kChunkBytes. Only the owner writes its block; the others read it once a counter says the data
-// is there. A tensor is all-reduced one chunk at a time (a "step"), in three phases, each ending with a counter:
+// is there. Every all-reduce begins with a header step: each rank posts the element count and size (compared, so
+// that ranks passing different sizes fail rather than fall out of step) and where its data lies (below).
+//
+// Symmetric tensors: allocate_symmetric() places one copy of a tensor per rank in one more segment that every rank
+// maps, so every rank can reach every rank's copy. When all ranks pass their copy of the same symmetric tensor, the
+// all-reduce runs in place, in one step: rank r reduces segment r of all copies, in rank order, and writes the
+// result into all of them. Nothing goes through the slots. Measured at 2 ranks on 784 KiB (the MLP's first-layer
+// gradient, benchmarks/README.md): 26-35 µs, against 93-101 µs for the same bytes through the slots.
+//
+// Otherwise a tensor is all-reduced one chunk at a time (a "step"), in three phases, each ending with a counter:
 //   1. each rank copies the segments of the chunk that the other ranks reduce into its slot (`arrived`);
 //   2. rank r reduces segment r: its own data, then every other rank's copy in rank order, and writes the result
 //      to its own tensor and its slot (`reduced`);
@@ -28,10 +37,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <mpi.h>
 
 #include <lamina/core/dtype.h>
+#include <lamina/core/tensor.h>
 #include <lamina/distributed/process_group.h>
 #include <lamina/distributed/signature.h>
 
@@ -55,23 +66,46 @@ class SharedMemoryChannel {
   // naming the ranks and what each called (the same message on every rank).
   std::string exchange_signatures(const Signature& mine, const Pacing& pacing);
 
+  // Collective over the channel's communicator, in the same order on every rank: a zero-filled 1-D tensor of
+  // `numel` elements, this rank's copy of a symmetric tensor (see above). An undefined tensor, on every rank alike,
+  // when the segment cannot be created.
+  Tensor allocate_symmetric(std::int64_t numel, DType dtype);
+
   // In place, `n` elements of `dtype` at `data`; Average divides the sum by the number of ranks. Ranks that pass
   // different sizes get a CollectiveError naming both (the group compares signatures first unless told not to).
+  // In place when every rank passes its copy of the same symmetric tensor, otherwise through the slots.
   void allreduce(void* data, std::int64_t n, DType dtype, ReduceOp op, const Pacing& pacing);
+  // The same when every rank passes its copy of the same symmetric tensor, and then true. Otherwise false, on every
+  // rank alike, with nothing exchanged but the sizes: the caller all-reduces some other way (MPI).
+  bool allreduce_in_place(void* data, std::int64_t n, DType dtype, ReduceOp op, const Pacing& pacing);
 
  private:
   struct RankBlock;
-  SharedMemoryChannel(void* mapping, std::size_t mapping_bytes, int rank, int size);
-  RankBlock& block(int rank) const;
-  void allreduce_chunk(char* data, std::int64_t n, std::int64_t total, DType dtype, ReduceOp op, const Pacing& pacing);
-  void check_extents(std::uint64_t step, const Pacing& pacing);
+  struct SymmetricSegment;
+  // Where an all-reduce's data lies: at byte `offset` of this rank's copy in symmetric segment `segment`, or
+  // outside every one (segment -1).
+  struct Placement {
+    std::int64_t segment = -1;
+    std::int64_t offset = 0;
+    bool operator==(const Placement&) const = default;
+  };
 
+  SharedMemoryChannel(MPI_Comm comm, void* mapping, std::size_t mapping_bytes, int rank, int size);
+  RankBlock& block(int rank) const;
+  Placement placement_of(const void* data, std::size_t bytes);
+  bool begin_allreduce(std::int64_t n, std::int64_t element, Placement placement, const Pacing& pacing);
+  void reduce_in_place(Placement placement, std::int64_t n, DType dtype, ReduceOp op, const Pacing& pacing);
+  void allreduce_chunk(char* data, std::int64_t n, DType dtype, ReduceOp op, const Pacing& pacing);
+
+  MPI_Comm comm_;  // the owner's: used by allocate_symmetric only
   void* mapping_;
   std::size_t mapping_bytes_;
   int rank_;
   int size_;
   std::uint64_t signatures_posted_ = 0;
   std::uint64_t steps_ = 0;
+  // The symmetric segments made so far, by id; an expired one has been unmapped by every tensor it held.
+  std::vector<std::weak_ptr<SymmetricSegment>> segments_;
 };
 
 }  // namespace lamina::distributed

@@ -17,7 +17,7 @@ constexpr std::chrono::microseconds kPollInterval{20};
 }  // namespace
 
 std::string signature_str(const Signature& s) {
-  static const char* names[] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "barrier"};
+  static const char* names[] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "barrier", "allocate_symmetric"};
   const auto kind = static_cast<std::size_t>(s.kind);
   std::string out = kind < std::size(names) ? names[kind] : "unknown collective " + std::to_string(kind);
   out += "(";

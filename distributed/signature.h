@@ -12,7 +12,7 @@
 
 namespace lamina::distributed {
 
-enum class CollectiveKind : std::int64_t { Allreduce, Broadcast, Allgather, ReduceScatter, Barrier };
+enum class CollectiveKind : std::int64_t { Allreduce, Broadcast, Allgather, ReduceScatter, Barrier, AllocateSymmetric };
 
 // Every field is an int64 so that one MPI_Allreduce carries them all.
 struct Signature {

@@ -140,30 +140,43 @@ TEST(DistributedDataParallel, BucketsFollowReverseRegistrationOrderWithASmallFir
   EXPECT_EQ(model->parameters()[2].grad().storage().data(), buckets[0].buffer.storage().data());
 }
 
-TEST(DistributedDataParallel, ALargeParameterIsReducedWhereBackwardLeftItsGradient) {
+TEST(DistributedDataParallel, ALargeParameterIsReducedWhereBackwardLeftItsGradientUnlessBucketsAreSymmetric) {
   // 0.weight [11000, 6] float64 = 516 KiB >= kOwnBucketBytes: a bucket of its own, after the small ones.
   const ModelFactory make_wide = [] { return std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {11000}, .num_classes = 4}); };
   EXPECT_LT(max_relative_difference(train(make_wide, true, 3), train(make_wide, false, 3)), 1e-6);
 
-  auto model = make_wide();
-  model->to(DType::Float64);
-  model->operator()(zeros({1, 6}, {.dtype = DType::Float64}));
-  // Registered before DDP's, this hook sees the gradient as backward produced it.
-  const void* produced = nullptr;
-  model->parameters()[0].register_post_accumulate_grad_hook([&](Tensor& p) { produced = p.grad().storage().data(); });
-  DistributedDataParallel ddp(model, world());
-  const auto& buckets = ddp.reducer()->buckets();
-  ASSERT_EQ(buckets.size(), 2u);
-  EXPECT_EQ(buckets[0].parameters, (std::vector<std::size_t>{3, 2, 1}));
-  EXPECT_EQ(buckets[1].parameters, (std::vector<std::size_t>{0}));
-  nn::SGD optimizer(ddp.named_parameters(), {.lr = 0.1});
-  for (int step = 0; step < 2; ++step) {
-    optimizer.zero_grad();  // gradients set to none: backward hands over fresh buffers, and the big one is kept
-    ddp(randn({4, 6}, {.dtype = DType::Float64})).sum().backward();
-    EXPECT_EQ(buckets[1].buffer.storage().data(), produced) << "step " << step << ": the gradient was copied";
-    EXPECT_EQ(model->parameters()[0].grad().storage().data(), produced) << "step " << step;
-    EXPECT_EQ(model->parameters()[1].grad().storage().data(), buckets[0].buffer.storage().data()) << "step " << step;
-    optimizer.step();
+  // Two ranks on one node get symmetric buckets (reduced in place, faster than the copies the channel's slots
+  // make): there the gradient is copied into its bucket. Otherwise the gradient becomes the bucket.
+  const auto without_shared_memory = std::make_shared<MpiProcessGroup>(ProcessGroupOptions{.shared_memory = false});
+  for (const std::shared_ptr<ProcessGroup>& group : {world(), std::static_pointer_cast<ProcessGroup>(without_shared_memory)}) {
+    auto model = make_wide();
+    model->to(DType::Float64);
+    model->operator()(zeros({1, 6}, {.dtype = DType::Float64}));
+    // Registered before DDP's, this hook sees the gradient as backward produced it.
+    const void* produced = nullptr;
+    model->parameters()[0].register_post_accumulate_grad_hook([&](Tensor& p) { produced = p.grad().storage().data(); });
+    DistributedDataParallel ddp(model, group);
+    const auto& buckets = ddp.reducer()->buckets();
+    ASSERT_EQ(buckets.size(), 2u);
+    EXPECT_EQ(buckets[0].parameters, (std::vector<std::size_t>{3, 2, 1}));
+    EXPECT_EQ(buckets[1].parameters, (std::vector<std::size_t>{0}));
+    const bool symmetric = group == world() && world()->size() == 2;
+    EXPECT_EQ(buckets[1].symmetric, symmetric);
+    const void* bucket = buckets[1].buffer.storage().data();
+    nn::SGD optimizer(ddp.named_parameters(), {.lr = 0.1});
+    for (int step = 0; step < 2; ++step) {
+      optimizer.zero_grad();  // gradients set to none: backward hands over fresh buffers
+      ddp(randn({4, 6}, {.dtype = DType::Float64})).sum().backward();
+      if (symmetric) {
+        EXPECT_EQ(buckets[1].buffer.storage().data(), bucket) << "step " << step << ": the bucket was replaced";
+        EXPECT_NE(produced, bucket) << "step " << step;
+      } else {
+        EXPECT_EQ(buckets[1].buffer.storage().data(), produced) << "step " << step << ": the gradient was copied";
+      }
+      EXPECT_EQ(model->parameters()[0].grad().storage().data(), buckets[1].buffer.storage().data()) << "step " << step;
+      EXPECT_EQ(model->parameters()[1].grad().storage().data(), buckets[0].buffer.storage().data()) << "step " << step;
+      optimizer.step();
+    }
   }
 }
 

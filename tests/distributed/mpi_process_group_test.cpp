@@ -70,7 +70,8 @@ TYPED_TEST(MpiCollectives, AllreduceSumAverageMaxOfOddAndLargeSizes) {
   using T = TypeParam;
   // A chunk of kRingMinBytes runs as a ring; the tails of the two largest are below it and go through MPI_Allreduce.
   // Through shared memory: fewer elements than ranks (empty segments), the channel's chunk and several of them, and
-  // the largest, above kSharedMemoryFromBytes.
+  // the largest, above kSharedMemoryFromBytes. Through shared memory, every size also as a symmetric tensor, which is
+  // reduced in place whatever its size.
   const auto ring = static_cast<std::int64_t>(MpiProcessGroup::kRingMinBytes / sizeof(T));
   const auto channel = static_cast<std::int64_t>(SharedMemoryChannel::kChunkBytes / sizeof(T));
   const auto large = static_cast<std::int64_t>(MpiProcessGroup::kSharedMemoryFromBytes / sizeof(T));
@@ -78,12 +79,19 @@ TYPED_TEST(MpiCollectives, AllreduceSumAverageMaxOfOddAndLargeSizes) {
     MpiProcessGroup pg(shared_memory(through_shared_memory));
     for (std::int64_t n : {std::int64_t{0}, std::int64_t{1}, std::int64_t{7}, std::int64_t{1023}, std::int64_t{4099},
                            channel, 3 * channel + 5, ring - 1, ring + 5, 2 * chunk_elements<T>() + 13, large + 13}) {
+      Tensor symmetric = pg.allocate_symmetric(n, dtype_of<T>(), Device::cpu());
+      EXPECT_EQ(symmetric.defined(), pg.uses_shared_memory());
       for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Average, ReduceOp::Max}) {
-        Tensor t = filled<T>(n, pg.rank());
-        pg.allreduce(t, op)->wait();
-        const std::int64_t bad = first_mismatch<T>(t, [&](std::int64_t i) { return reduce_over_ranks<T>(pg.size(), i, op); });
-        EXPECT_EQ(bad, -1) << reduce_op_name(op) << " of " << n << " elements differs at index " << bad
-                           << (through_shared_memory ? " (shared memory)" : " (MPI)");
+        for (Tensor t : {filled<T>(n, pg.rank()), symmetric}) {
+          if (!t.defined()) continue;
+          t.copy_(filled<T>(n, pg.rank()));
+          pg.allreduce(t, op)->wait();
+          const std::int64_t bad = first_mismatch<T>(t, [&](std::int64_t i) { return reduce_over_ranks<T>(pg.size(), i, op); });
+          EXPECT_EQ(bad, -1) << reduce_op_name(op) << " of " << n << " elements differs at index " << bad
+                             << (t.storage().data() == symmetric.storage().data() ? " (symmetric)"
+                                 : through_shared_memory                          ? " (shared memory)"
+                                                                                  : " (MPI)");
+        }
       }
     }
   }
@@ -138,6 +146,22 @@ TEST(MpiProcessGroup, TwoRanksOnOneNodeTalkThroughSharedMemoryUnlessTurnedOff) {
   // ctest runs these tests on one node.
   EXPECT_EQ(MpiProcessGroup().uses_shared_memory(), environment().world_size == 2);
   EXPECT_FALSE(MpiProcessGroup(shared_memory(false)).uses_shared_memory());
+}
+
+TEST(MpiProcessGroup, SymmetricTensorsAreZeroedAndTheirSizesCompared) {
+  MpiProcessGroup pg;
+  const Tensor t = pg.allocate_symmetric(1000, DType::Float64, Device::cpu());
+  if (!pg.uses_shared_memory()) {
+    EXPECT_FALSE(t.defined()) << "no symmetric memory without a SharedMemoryChannel";
+    return;
+  }
+  EXPECT_EQ(t.shape(), (Shape{1000}));
+  EXPECT_EQ(t.dtype(), DType::Float64);
+  EXPECT_EQ(t.to_vector<double>(), std::vector<double>(1000, 0.0));
+  // Ranks asking for different sizes: an error on both, naming both.
+  const std::string message = lamina::testing::message_of<CollectiveError>(
+      [&] { pg.allocate_symmetric(pg.rank() == 0 ? 8 : 16, DType::Float32, Device::cpu()); });
+  lamina::testing::expect_contains(message, {"allocate_symmetric(32 bytes of float32", "allocate_symmetric(64 bytes of float32"});
 }
 
 TEST(MpiProcessGroup, WorkRecordsWhenItCompleted) {

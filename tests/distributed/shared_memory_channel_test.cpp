@@ -32,6 +32,22 @@ std::vector<std::int64_t> gathered(std::int64_t value) {
   return all;
 }
 
+// `averaged` (float32) has the same bits on every rank, and is the float64 average of every rank's `mine` rounded.
+void expect_same_average_on_every_rank(const Tensor& mine, const Tensor& averaged) {
+  const int size = environment().world_size;
+  const std::int64_t n = mine.numel();
+  std::vector<float> inputs(static_cast<std::size_t>(n * size)), results(inputs.size());
+  MPI_Allgather(mine.data<float>(), static_cast<int>(n), MPI_FLOAT, inputs.data(), static_cast<int>(n), MPI_FLOAT, MPI_COMM_WORLD);
+  MPI_Allgather(averaged.data<float>(), static_cast<int>(n), MPI_FLOAT, results.data(), static_cast<int>(n), MPI_FLOAT,
+                MPI_COMM_WORLD);
+  const std::vector<float> got = averaged.to_vector<float>();
+  for (int r = 0; r < size; ++r)
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), results.begin() + r * n)) << "rank " << r << " got other bits";
+  std::vector<double> expected(static_cast<std::size_t>(n), 0.0);
+  for (std::size_t k = 0; k < inputs.size(); ++k) expected[k % static_cast<std::size_t>(n)] += static_cast<double>(inputs[k]) / size;
+  lamina::testing::expect_near(averaged, expected, 1e-5);
+}
+
 }  // namespace
 
 TEST(SharedMemoryChannel, AllreduceOfEveryDtypeOpAndChunking) {
@@ -72,22 +88,12 @@ TEST(SharedMemoryChannel, EveryRankGetsTheSameBits) {
   // copied to the others, so the ranks agree bit for bit, and with the float64 average to float rounding.
   const auto channel = channel_over_the_job();
   if (!channel) GTEST_SKIP() << "one rank: no channel";
-  const int size = environment().world_size;
   const auto n = static_cast<std::int64_t>(3 * SharedMemoryChannel::kChunkBytes / sizeof(float) + 5);
   manual_seed(100 + static_cast<std::uint64_t>(environment().world_rank));
   const Tensor mine = randn({n});
   Tensor averaged = mine.clone();
   channel->allreduce(averaged.raw_data(), n, DType::Float32, ReduceOp::Average, yield);
-  std::vector<float> inputs(static_cast<std::size_t>(n * size)), results(inputs.size());
-  MPI_Allgather(mine.data<float>(), static_cast<int>(n), MPI_FLOAT, inputs.data(), static_cast<int>(n), MPI_FLOAT, MPI_COMM_WORLD);
-  MPI_Allgather(averaged.data<float>(), static_cast<int>(n), MPI_FLOAT, results.data(), static_cast<int>(n), MPI_FLOAT,
-                MPI_COMM_WORLD);
-  const std::vector<float> got = averaged.to_vector<float>();
-  for (int r = 0; r < size; ++r)
-    EXPECT_TRUE(std::equal(got.begin(), got.end(), results.begin() + r * n)) << "rank " << r << " got other bits";
-  std::vector<double> expected(static_cast<std::size_t>(n), 0.0);
-  for (std::size_t k = 0; k < inputs.size(); ++k) expected[k % static_cast<std::size_t>(n)] += static_cast<double>(inputs[k]) / size;
-  lamina::testing::expect_near(averaged, expected, 1e-5);
+  expect_same_average_on_every_rank(mine, averaged);
 }
 
 TEST(SharedMemoryChannel, SignaturesMatchOrNameEveryRank) {
@@ -130,4 +136,58 @@ TEST(SharedMemoryChannel, DifferentSizesFailOnEveryRankAndTheNextAllreduceWorks)
   Tensor u = ones({5});
   channel->allreduce(u.raw_data(), 5, DType::Float32, ReduceOp::Sum, yield);
   EXPECT_EQ(u.to_vector<float>(), std::vector<float>(5, static_cast<float>(size)));
+}
+
+TEST(SharedMemoryChannel, SymmetricTensorsAreReducedInPlaceToTheSameBits) {
+  const auto channel = channel_over_the_job();
+  if (!channel) GTEST_SKIP() << "one rank: no channel";
+  // Larger than a slot: in place, it needs no chunks.
+  const auto n = static_cast<std::int64_t>(3 * SharedMemoryChannel::kChunkBytes / sizeof(float) + 5);
+  Tensor t = channel->allocate_symmetric(n, DType::Float32);
+  ASSERT_TRUE(t.defined());
+  EXPECT_EQ(t.to_vector<float>(), std::vector<float>(static_cast<std::size_t>(n), 0.0f));
+  manual_seed(200 + static_cast<std::uint64_t>(environment().world_rank));
+  const Tensor mine = randn({n});
+  for (int step = 0; step < 3; ++step) {  // the ranks' copies are written again after each
+    t.copy_(mine);
+    EXPECT_TRUE(channel->allreduce_in_place(t.raw_data(), n, DType::Float32, ReduceOp::Average, yield));
+    expect_same_average_on_every_rank(mine, t);
+  }
+}
+
+TEST(SharedMemoryChannel, InPlaceOnlyWhenEveryRankPassesTheSameSymmetricTensor) {
+  const auto channel = channel_over_the_job();
+  if (!channel) GTEST_SKIP() << "one rank: no channel";
+  const int rank = environment().world_rank, size = environment().world_size;
+  const float total = static_cast<float>(size * (size + 1) / 2);  // the sum of rank + 1 over the ranks
+  Tensor symmetric = channel->allocate_symmetric(64, DType::Float32);
+  ASSERT_TRUE(symmetric.defined());
+  const Tensor private_copy = zeros({16});
+  // What each rank passes in each case: the same slice of its copy; slices at different offsets; rank 0 a tensor of
+  // its own.
+  struct Case {
+    const char* what;
+    Tensor data;
+    bool in_place;
+  };
+  for (const Case& c : {Case{"the same slice", symmetric.slice(0, 8, 24), true},
+                        Case{"different slices", symmetric.slice(0, rank == 0 ? 0 : 8, rank == 0 ? 16 : 24), false},
+                        Case{"a private tensor on rank 0", rank == 0 ? private_copy : symmetric.slice(0, 8, 24), false}}) {
+    SCOPED_TRACE(c.what);
+    symmetric.fill_(-1.0f);
+    Tensor data = c.data;
+    data.fill_(static_cast<float>(rank + 1));
+    EXPECT_EQ(channel->allreduce_in_place(data.raw_data(), 16, DType::Float32, ReduceOp::Sum, yield), c.in_place);
+    // Whichever way it went, the result is right, and nothing else of the copies changed.
+    if (!c.in_place) channel->allreduce(data.raw_data(), 16, DType::Float32, ReduceOp::Sum, yield);
+    EXPECT_EQ(data.to_vector<float>(), std::vector<float>(16, total));
+    const std::vector<float> all = symmetric.to_vector<float>();
+    EXPECT_EQ(std::count(all.begin(), all.end(), -1.0f), data.storage().data() == symmetric.storage().data() ? 48 : 64);
+  }
+  // A freed symmetric tensor's place is not taken for another's.
+  symmetric = Tensor();
+  Tensor next = channel->allocate_symmetric(64, DType::Float32);
+  next.fill_(1.0f);
+  EXPECT_TRUE(channel->allreduce_in_place(next.raw_data(), 64, DType::Float32, ReduceOp::Sum, yield));
+  EXPECT_EQ(next.to_vector<float>(), std::vector<float>(64, static_cast<float>(size)));
 }
