@@ -209,6 +209,23 @@ TEST(DistributedDataParallel, NoSyncAccumulatesThenReducesEverything) {
   }
 }
 
+TEST(DistributedDataParallel, BuffersAreBroadcastFromRankZeroBeforeEveryForwardUnlessTurnedOff) {
+  for (bool broadcast : {true, false}) {
+    SCOPED_TRACE(broadcast ? "broadcast_buffers" : "no broadcast_buffers");
+    auto model = make_batch_norm_mlp();  // BatchNorm1d: float32 running statistics and an int64 batch count
+    model->operator()(zeros({2, 6}));
+    DistributedDataParallel ddp(model, world(), {.broadcast_buffers = broadcast});
+    // What ranks whose BatchNorms saw different batches would hold.
+    const double mine = world()->rank() + 1;
+    for (auto& [name, t] : model->named_buffers()) t.fill_(mine);
+    ddp.eval();  // in eval mode the forward leaves the statistics as they are
+    ddp(rand({2, 6}));
+    for (const auto& [name, t] : model->named_buffers())
+      EXPECT_EQ(t.to(DType::Float64).to_vector<double>(), std::vector<double>(static_cast<std::size_t>(t.numel()), broadcast ? 1.0 : mine))
+          << name;
+  }
+}
+
 TEST(DistributedDataParallel, DeferredParametersAreMaterializedCheckedAndBroadcast) {
   manual_seed(1000 + world()->rank());  // different initial weights on every rank
   auto model = std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {8}, .num_classes = 3});
