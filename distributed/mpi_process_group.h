@@ -19,8 +19,8 @@
 // Shared memory: when the group's two ranks share a node, signatures are compared, and all-reduces below
 // kSharedMemoryBelowBytes or from kSharedMemoryFromBytes run, through a SharedMemoryChannel instead of MPI (see its
 // header; ProcessGroupOptions::shared_memory turns it off). The channel also gives the group symmetric memory
-// (allocate_symmetric), whose tensors it all-reduces in place at every size (3-6x faster than MPI_Allreduce from
-// 64 KiB to 8 MiB here: benchmarks/README.md). Not for more ranks: their sums would be added in
+// (allocate_symmetric), whose tensors it all-reduces in place at every size (2.1-6.3x raw MPI_Allreduce's speed
+// from 64 KiB to 64 MiB here: benchmarks/README.md). Not for more ranks: their sums would be added in
 // another order than MPI's, and a job must end with the same bits whether its ranks share a node or not.
 //
 // Otherwise, large tensors are reduced in pieces of kChunkBytes, and a piece of kRingMinBytes runs as a ring of

@@ -10,8 +10,8 @@
 // Symmetric tensors: allocate_symmetric() places one copy of a tensor per rank in one more segment that every rank
 // maps, so every rank can reach every rank's copy. When all ranks pass their copy of the same symmetric tensor, the
 // all-reduce runs in place, in one step: rank r reduces segment r of all copies, in rank order, and writes the
-// result into all of them. Nothing goes through the slots. Measured at 2 ranks on 784 KiB (the MLP's first-layer
-// gradient, benchmarks/README.md): 26-35 µs, against 93-101 µs for the same bytes through the slots.
+// result into all of them. Nothing goes through the slots. Measured through MpiProcessGroup at 2 ranks
+// (benchmarks/README.md, run N): 24 µs at 512 KiB and 45 µs at 1 MiB, against 74 and 149 µs through the slots.
 //
 // Otherwise a tensor is all-reduced one chunk at a time (a "step"), in three phases, each ending with a counter:
 //   1. each rank copies the segments of the chunk that the other ranks reduce into its slot (`arrived`);
