@@ -191,3 +191,16 @@ TEST(SharedMemoryChannel, InPlaceOnlyWhenEveryRankPassesTheSameSymmetricTensor) 
   EXPECT_TRUE(channel->allreduce_in_place(next.raw_data(), 64, DType::Float32, ReduceOp::Sum, yield));
   EXPECT_EQ(next.to_vector<float>(), std::vector<float>(64, static_cast<float>(size)));
 }
+
+TEST(SharedMemoryChannel, ASymmetricTensorThatDoesNotFitIsUndefinedOnEveryRank) {
+  const auto channel = channel_over_the_job();
+  if (!channel) GTEST_SKIP() << "one rank: no channel";
+  // 4 PiB per rank: more than any /dev/shm holds, so rank 0 cannot reserve the segment (what a full /dev/shm does).
+  EXPECT_FALSE(channel->allocate_symmetric(std::int64_t{1} << 50, DType::Float32).defined());
+  // The next one is made, and every rank finds the other's copy of it.
+  Tensor t = channel->allocate_symmetric(8, DType::Float32);
+  ASSERT_TRUE(t.defined());
+  t.fill_(1.0f);
+  EXPECT_TRUE(channel->allreduce_in_place(t.raw_data(), 8, DType::Float32, ReduceOp::Sum, yield));
+  EXPECT_EQ(t.to_vector<float>(), std::vector<float>(8, static_cast<float>(environment().world_size)));
+}
