@@ -75,6 +75,7 @@ constexpr std::chrono::microseconds kFirstNap{20};
 constexpr std::chrono::microseconds kLongestNap{1000};
 constexpr std::chrono::microseconds kSpinWhileWaited{1000};
 constexpr std::chrono::microseconds kYieldWhileComputing{2000};
+constexpr std::chrono::microseconds kSpinBeforeYield{2};
 
 class MpiWork : public Work {
  public:
@@ -222,13 +223,15 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
 
   // How the communication thread waits for late peers, between two polls. While nobody waits for the collective
   // (it was started early, to overlap the caller's computation, which runs on the same core: mpirun binds a rank
-  // and its threads to one), for up to 2 ms: yield the core after each poll, so that the computation keeps it and
-  // this thread polls again whenever the scheduler comes back to it. (It used to poll back to back for 20 µs, then
-  // sleep ever longer naps. In a microbenchmark of DDP's last two buckets on ranks up to 200 µs apart — launch a
-  // 10 KiB all-reduce, copy 784 KiB, launch a 784 KiB one, wait — an iteration took 535-605 µs that way, 478-505
-  // µs yielding.) Once a caller waits (it yields the core to this thread), there is nothing left to overlap: poll
-  // back to back for up to 1 ms. Past those: sleep, 20 µs, then twice as long each time up to 1 ms — peers later
-  // than that are waiting for a core themselves, and a spinning rank would take it from them.
+  // and its threads to one), for up to 2 ms: after 2 µs of polling back to back (for peers that arrive together:
+  // a 4-byte all-reduce takes 4.7 µs so, 7.4 µs yielding at once), yield the core after each poll, so that the
+  // computation keeps it and this thread polls again whenever the scheduler comes back to it. (It used to poll
+  // back to back for 20 µs, then sleep ever longer naps. In a microbenchmark of DDP's last two buckets on ranks up
+  // to 200 µs apart — launch a 10 KiB all-reduce, copy 784 KiB, launch a 784 KiB one, wait — an iteration took
+  // 535-605 µs that way, 478-505 µs yielding.) Once a caller waits (it yields the core to this thread), there is
+  // nothing left to overlap: poll back to back for up to 1 ms. Past those: sleep, 20 µs, then twice as long each
+  // time up to 1 ms — peers later than that are waiting for a core themselves, and a spinning rank would take it
+  // from them.
   std::function<void()> pacer() {  // one per wait: its clock starts when it is made
     return [this, nap = kFirstNap, start = Clock::now(), waited_since = Clock::time_point{}]() mutable {
       const auto now = Clock::now();
@@ -236,7 +239,7 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
         if (waited_since == Clock::time_point{}) waited_since = now;
         if (now - waited_since < kSpinWhileWaited) return;
       } else if (now - start < kYieldWhileComputing) {
-        std::this_thread::yield();
+        if (now - start >= kSpinBeforeYield) std::this_thread::yield();
         return;
       }
       std::unique_lock lock(pace_mutex);

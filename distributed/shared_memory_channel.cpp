@@ -100,8 +100,8 @@ std::string segment_name() {
   return name;
 }
 
-// What map_shared_segment() holds until its caller owns the mapping: on any way out, an MPI error thrown halfway included, the
-// descriptor is closed, rank 0 removes the name, and a mapping never handed over is unmapped.
+// What map_shared_segment() holds until its caller owns the mapping: on any way out, an MPI error thrown halfway
+// included, the descriptor is closed, rank 0 removes the name, and a mapping never handed over is unmapped.
 struct SegmentUnderConstruction {
   std::size_t bytes = 0;
   int fd = -1;
