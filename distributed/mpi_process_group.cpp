@@ -586,11 +586,13 @@ std::shared_ptr<Work> MpiProcessGroup::reduce_scatter(Tensor& output, const Tens
 
 Tensor MpiProcessGroup::allocate_symmetric(std::int64_t numel, DType dtype, Device device) {
   if (!state_->channel || !device.is_cpu()) return {};
-  if (numel < 0) throw std::invalid_argument("MpiProcessGroup::allocate_symmetric: negative size " + std::to_string(numel));
   // Queued like a collective, so that it is compared across ranks and runs on the communication thread, the only
   // one that uses the channel and the communicator.
+  // The channel itself turns down sizes that are negative or too large (on every rank alike); the signature only
+  // needs a byte count that cannot overflow.
+  const auto element = static_cast<std::int64_t>(dtype_size(dtype));
   const Signature signature{.kind = CollectiveKind::AllocateSymmetric,
-                            .bytes = numel * static_cast<std::int64_t>(dtype_size(dtype)),
+                            .bytes = std::clamp<std::int64_t>(numel, -1, SharedMemoryChannel::kLargestSymmetricBytes / element) * element,
                             .dtype = static_cast<std::int64_t>(dtype)};
   auto allocated = std::make_shared<Tensor>();
   state_->enqueue(signature, [allocated, numel, dtype](State& s) { *allocated = s.channel->allocate_symmetric(numel, dtype); })

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -175,9 +176,24 @@ SharedMemoryChannel::RankBlock& SharedMemoryChannel::block(int rank) const {
 Tensor SharedMemoryChannel::allocate_symmetric(std::int64_t numel, DType dtype) {
   // Ids count every call, so they stay the same on every rank even when a segment cannot be made.
   segments_.emplace_back();
+  // Every rank must lay the segment out alike, so the ranks compare sizes first (the group compares signatures too,
+  // unless told not to). -1 stands for a negative size, kLargestSymmetricBytes for one too large to make.
+  const std::int64_t element = static_cast<std::int64_t>(dtype_size(dtype));
+  const std::int64_t asked = numel < 0                                  ? -1
+                             : numel >= kLargestSymmetricBytes / element ? kLargestSymmetricBytes
+                                                                        : numel * element;
+  std::int64_t extremes[2] = {asked, -asked};  // after the MAX: the largest size and, negated, the smallest
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, extremes, 2, MPI_INT64_T, MPI_MAX, comm_), "MPI_Allreduce");
+  const std::string what = "SharedMemoryChannel::allocate_symmetric on rank " + std::to_string(rank_) + " (" +
+                           std::to_string(numel) + " elements of " + dtype_name(dtype) + ")";
+  if (extremes[0] != -extremes[1])
+    throw CollectiveError(what + ": the ranks asked for different sizes, from " + std::to_string(-extremes[1]) +
+                          " to " + std::to_string(extremes[0]) + " bytes. Nothing was allocated");
+  if (asked < 0) throw std::invalid_argument(what + ": negative size");
+  if (asked == kLargestSymmetricBytes) return {};
   // Each copy on pages of its own.
   constexpr std::size_t kPage = 4096;
-  const std::size_t bytes = static_cast<std::size_t>(numel) * dtype_size(dtype);
+  const std::size_t bytes = static_cast<std::size_t>(asked);
   const std::size_t stride = std::max(kPage, (bytes + kPage - 1) / kPage * kPage);
   const std::size_t total = stride * static_cast<std::size_t>(size_);
   void* mapping = map_shared_segment(comm_, rank_, total);
@@ -225,7 +241,7 @@ bool SharedMemoryChannel::begin_allreduce(std::int64_t n, std::int64_t element, 
   const std::uint64_t step = ++steps_;
   const std::size_t slot = step % 2;
   RankBlock& me = block(rank_);
-  // This header was last written two steps ago: once every peer is done with that step, post this one.
+  // This header was last written two or more steps ago: once every peer is done with that step, post this one.
   for (int q = 0; q < size_; ++q)
     if (q != rank_) wait_until_at_least(block(q).released, step < 2 ? 0 : step - 2, pacing);
   me.headers[slot][0] = n;
@@ -260,7 +276,7 @@ bool SharedMemoryChannel::begin_allreduce(std::int64_t n, std::int64_t element, 
 void SharedMemoryChannel::reduce_in_place(Placement placement, std::int64_t n, DType dtype, ReduceOp op,
                                           const Pacing& pacing) {
   const std::uint64_t step = steps_;  // begin_allreduce's
-  // Alive: the caller's tensor holds it, and every peer's holds the peer's mapping.
+  // Alive: the caller's tensor holds it (each peer's tensor holds the peer's own mapping).
   const std::shared_ptr<SymmetricSegment> segment = segments_[static_cast<std::size_t>(placement.segment)].lock();
   const std::int64_t first = n * rank_ / size_, count = n * (rank_ + 1) / size_ - first;
   dispatch(dtype, [&]<typename T>() {

@@ -3,14 +3,14 @@
 // through one POSIX shared-memory segment that every rank maps, instead of through MPI.
 //
 // Each rank owns a block of the segment: four counters (each on a cache line of its own), its last two signatures,
-// and two slots of kChunkBytes. Only the owner writes its block; the others read it once a counter says the data
+// its last two all-reduce headers, and two slots of kChunkBytes. Only the owner writes its block; the others read it once a counter says the data
 // is there. Every all-reduce begins with a header step: each rank posts the element count and size (compared, so
 // that ranks passing different sizes fail rather than fall out of step) and where its data lies (below).
 //
 // Symmetric tensors: allocate_symmetric() places one copy of a tensor per rank in one more segment that every rank
 // maps, so every rank can reach every rank's copy. When all ranks pass their copy of the same symmetric tensor, the
-// all-reduce runs in place, in one step: rank r reduces segment r of all copies, in rank order, and writes the
-// result into all of them. Nothing goes through the slots. Measured through MpiProcessGroup at 2 ranks
+// all-reduce runs in place, in one step: rank r reduces segment r of all copies (its own first, then the others in
+// rank order, as in the slots) and writes the result into all of them. Nothing goes through the slots. Measured through MpiProcessGroup at 2 ranks
 // (benchmarks/README.md, run N): 24 µs at 512 KiB and 45 µs at 1 MiB, against 74 and 149 µs through the slots.
 //
 // Otherwise a tensor is all-reduced one chunk at a time (a "step"), in three phases, each ending with a counter:
@@ -54,6 +54,9 @@ class SharedMemoryChannel {
   using Pacing = std::function<std::function<void()>()>;
 
   static constexpr std::size_t kChunkBytes = std::size_t{256} << 10;
+  // Larger symmetric tensors are never made (allocate_symmetric returns an undefined tensor), so that no size
+  // computation overflows.
+  static constexpr std::int64_t kLargestSymmetricBytes = std::int64_t{1} << 56;
 
   // Collective over `comm`. Returns null, on every rank alike, when the ranks of `comm` are not all on one node or
   // the segment cannot be created (no /dev/shm, say): the caller then uses MPI.
@@ -68,7 +71,7 @@ class SharedMemoryChannel {
 
   // Collective over the channel's communicator, in the same order on every rank: a zero-filled 1-D tensor of
   // `numel` elements, this rank's copy of a symmetric tensor (see above). An undefined tensor, on every rank alike,
-  // when the segment cannot be created.
+  // when the segment cannot be created. Ranks that ask for different sizes get a CollectiveError naming both.
   Tensor allocate_symmetric(std::int64_t numel, DType dtype);
 
   // In place, `n` elements of `dtype` at `data`; Average divides the sum by the number of ranks. Ranks that pass

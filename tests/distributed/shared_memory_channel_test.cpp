@@ -184,7 +184,7 @@ TEST(SharedMemoryChannel, InPlaceOnlyWhenEveryRankPassesTheSameSymmetricTensor) 
     const std::vector<float> all = symmetric.to_vector<float>();
     EXPECT_EQ(std::count(all.begin(), all.end(), -1.0f), data.storage().data() == symmetric.storage().data() ? 48 : 64);
   }
-  // A freed symmetric tensor's place is not taken for another's.
+  // After a symmetric tensor is freed, the next one is found on every rank.
   symmetric = Tensor();
   Tensor next = channel->allocate_symmetric(64, DType::Float32);
   next.fill_(1.0f);
@@ -203,4 +203,22 @@ TEST(SharedMemoryChannel, ASymmetricTensorThatDoesNotFitIsUndefinedOnEveryRank) 
   t.fill_(1.0f);
   EXPECT_TRUE(channel->allreduce_in_place(t.raw_data(), 8, DType::Float32, ReduceOp::Sum, yield));
   EXPECT_EQ(t.to_vector<float>(), std::vector<float>(8, static_cast<float>(environment().world_size)));
+}
+
+TEST(SharedMemoryChannel, SymmetricSizesAreComparedEvenWithoutTheGroupsSignatures) {
+  const auto channel = channel_over_the_job();
+  if (!channel) GTEST_SKIP() << "one rank: no channel";
+  const int rank = environment().world_rank;
+  // Ranks asking for different sizes would lay out the segment differently: an error on every rank, naming both.
+  const std::string message = lamina::testing::message_of<CollectiveError>(
+      [&] { channel->allocate_symmetric(rank == 0 ? 16 : 8, DType::Float32); });
+  lamina::testing::expect_contains(message, {"different sizes, from 32 to 64 bytes", "Nothing was allocated"});
+  const std::string negative =
+      lamina::testing::message_of<std::invalid_argument>([&] { channel->allocate_symmetric(-3, DType::Float64); });
+  lamina::testing::expect_contains(negative, {"-3 elements of float64", "negative size"});
+  Tensor t = channel->allocate_symmetric(4, DType::Float32);
+  ASSERT_TRUE(t.defined());
+  t.fill_(2.0f);
+  EXPECT_TRUE(channel->allreduce_in_place(t.raw_data(), 4, DType::Float32, ReduceOp::Max, yield));
+  EXPECT_EQ(t.to_vector<float>(), std::vector<float>(4, 2.0f));
 }
