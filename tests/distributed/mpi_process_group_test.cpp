@@ -164,6 +164,20 @@ TEST(MpiProcessGroup, SymmetricTensorsAreZeroedAndTheirSizesCompared) {
   lamina::testing::expect_contains(message, {"allocate_symmetric(32 bytes of float32", "allocate_symmetric(64 bytes of float32"});
 }
 
+TEST(MpiProcessGroup, ASymmetricTensorOnOneRankOnlyIsReducedTheOrdinaryWay) {
+  // The ranks agree on the placement before anything moves: where only rank 0 passes a symmetric tensor, all of
+  // them take the path an ordinary tensor of that size takes (the channel's slots at 1000 elements, MPI at 4 MiB).
+  MpiProcessGroup pg;
+  for (std::int64_t n : {std::int64_t{1000}, std::int64_t{1} << 20}) {
+    Tensor symmetric = pg.allocate_symmetric(n, DType::Float32, Device::cpu());
+    Tensor t = pg.rank() == 0 && symmetric.defined() ? symmetric : zeros({n});
+    t.copy_(filled<float>(n, pg.rank()));
+    pg.allreduce(t, ReduceOp::Sum)->wait();
+    const std::int64_t bad = first_mismatch<float>(t, [&](std::int64_t i) { return reduce_over_ranks<float>(pg.size(), i, ReduceOp::Sum); });
+    EXPECT_EQ(bad, -1) << n << " elements differ at index " << bad;
+  }
+}
+
 TEST(MpiProcessGroup, WorkRecordsWhenItCompleted) {
   MpiProcessGroup pg;
   Tensor t = ones({16});
