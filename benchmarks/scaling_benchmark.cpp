@@ -95,43 +95,49 @@ double median_step(nn::Module& replica, nn::SGD& optimizer, const Tensor& inputs
   return median_of(ms);
 }
 
+// For the paired and interleaved modes: the model wrapped in DDP, and a copy of it trained without DDP, each with
+// its own optimizer.
+struct WithAndWithoutDdp {
+  WithAndWithoutDdp(const std::shared_ptr<nn::Module>& model, const std::string& model_name, double lr,
+                    const Tensor& inputs, const std::shared_ptr<MpiProcessGroup>& group)
+      : plain(make_model(model_name, inputs)),
+        ddp(std::make_shared<DistributedDataParallel>(model, group)),
+        with_ddp(ddp->named_parameters(), {.lr = lr}),
+        without(plain->named_parameters(), {.lr = lr}) {}
+  std::shared_ptr<nn::Module> plain;
+  std::shared_ptr<DistributedDataParallel> ddp;
+  nn::SGD with_ddp, without;
+};
+
 // The paired mode (see the top of the file): blocks with and without DDP alternate; returns the ratios.
-std::vector<double> paired_ratios(const std::shared_ptr<nn::Module>& model, const std::string& model_name, double lr,
-                                  const Tensor& inputs, const Tensor& targets,
-                                  const std::shared_ptr<MpiProcessGroup>& group, int blocks) {
-  const std::shared_ptr<nn::Module> plain = make_model(model_name, inputs);
-  auto ddp = std::make_shared<DistributedDataParallel>(model, group);
-  nn::SGD with_ddp(ddp->named_parameters(), {.lr = lr}), without(plain->named_parameters(), {.lr = lr});
+std::vector<double> paired_ratios(WithAndWithoutDdp& m, const Tensor& inputs, const Tensor& targets,
+                                  ProcessGroup& group, int blocks) {
   std::vector<double> ratios;
   for (int block = 0; block < blocks; ++block) {
-    group->barrier()->wait();
-    const double ddp_ms = median_step(*ddp, with_ddp, inputs, targets, 20);
-    group->barrier()->wait();
-    const double plain_ms = median_step(*plain, without, inputs, targets, 20);
+    group.barrier()->wait();
+    const double ddp_ms = median_step(*m.ddp, m.with_ddp, inputs, targets, 20);
+    group.barrier()->wait();
+    const double plain_ms = median_step(*m.plain, m.without, inputs, targets, 20);
     ratios.push_back(plain_ms / ddp_ms);
   }
   return ratios;
 }
 
 // The interleaved mode (see the top of the file): returns each round's efficiency.
-std::vector<double> interleaved_efficiencies(const std::shared_ptr<nn::Module>& model, const std::string& model_name,
-                                             double lr, const Tensor& inputs, const Tensor& targets,
-                                             const std::shared_ptr<MpiProcessGroup>& group, int rounds) {
-  const std::shared_ptr<nn::Module> plain = make_model(model_name, inputs);
-  auto ddp = std::make_shared<DistributedDataParallel>(model, group);
-  nn::SGD with_ddp(ddp->named_parameters(), {.lr = lr}), alone(plain->named_parameters(), {.lr = lr});
+std::vector<double> interleaved_efficiencies(WithAndWithoutDdp& m, const Tensor& inputs, const Tensor& targets,
+                                             ProcessGroup& group, int rounds) {
   std::vector<double> efficiencies;
   for (int round = 0; round < rounds; ++round) {
     double alone_ms = 0;  // the sum over ranks of each one's step alone
-    for (int r = 0; r < group->size(); ++r) {
+    for (int r = 0; r < group.size(); ++r) {
       // The waiting ranks sleep in the barrier (MpiProcessGroup's waits yield, then sleep): the core is free.
-      group->barrier()->wait();
-      const double ms = group->rank() == r ? median_step(*plain, alone, inputs, targets, 20) : 0.0;
-      alone_ms += over_ranks(*group, ms, ReduceOp::Sum);
+      group.barrier()->wait();
+      const double ms = group.rank() == r ? median_step(*m.plain, m.without, inputs, targets, 20) : 0.0;
+      alone_ms += over_ranks(group, ms, ReduceOp::Sum);
     }
-    group->barrier()->wait();
-    const double ddp_ms = over_ranks(*group, median_step(*ddp, with_ddp, inputs, targets, 20), ReduceOp::Max);
-    efficiencies.push_back(alone_ms / group->size() / ddp_ms);
+    group.barrier()->wait();
+    const double ddp_ms = over_ranks(group, median_step(*m.ddp, m.with_ddp, inputs, targets, 20), ReduceOp::Max);
+    efficiencies.push_back(alone_ms / group.size() / ddp_ms);
   }
   return efficiencies;
 }
@@ -169,7 +175,8 @@ int main(int argc, char** argv) {
   group_options.shared_memory = mode != "paired-mpi";
   auto group = std::make_shared<MpiProcessGroup>(group_options);
   if (paired) {
-    const std::vector<double> ratios = paired_ratios(model, model_name, lr, inputs, targets, group, steps);
+    WithAndWithoutDdp models(model, model_name, lr, inputs, group);
+    const std::vector<double> ratios = paired_ratios(models, inputs, targets, *group, steps);
     const double kept = -over_ranks(*group, -median_of(ratios), ReduceOp::Max);  // the lowest rank's
     if (env.world_rank == 0)
       std::printf("{\"impl\": \"lamina\", \"mode\": \"%s\", \"model\": \"%s\", \"ranks\": %d, \"per_rank_batch\": %lld, "
@@ -178,7 +185,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "interleaved") {
-    const std::vector<double> efficiencies = interleaved_efficiencies(model, model_name, lr, inputs, targets, group, steps);
+    WithAndWithoutDdp models(model, model_name, lr, inputs, group);
+    const std::vector<double> efficiencies = interleaved_efficiencies(models, inputs, targets, *group, steps);
     if (env.world_rank == 0) {
       std::printf("{\"impl\": \"lamina\", \"mode\": \"%s\", \"model\": \"%s\", \"ranks\": %d, \"per_rank_batch\": %lld, "
                   "\"rounds\": %d, \"efficiency\": %.4f, \"rounds_efficiency\": [",

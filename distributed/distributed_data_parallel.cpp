@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include <lamina/core/autograd.h>
+#include <lamina/core/shape_ops.h>
 #include <lamina/nn/fingerprint.h>
 
 namespace lamina::distributed {
@@ -72,14 +73,17 @@ void broadcast_coalesced(ProcessGroup& group, const std::vector<Tensor>& tensors
   }
   for (const std::vector<Tensor>& batch : batches) {
     std::vector<std::int64_t> offsets{0};  // of each tensor in the flat one
-    for (const Tensor& t : batch) offsets.push_back(offsets.back() + t.numel());
-    Tensor flat = Tensor::empty({offsets.back()}, {.dtype = batch.front().dtype(), .device = batch.front().device()});
-    const auto place = [&](std::size_t i) { return flat.slice(0, offsets[i], offsets[i + 1]).view(batch[i].shape()); };
-    if (group.rank() == 0)
-      for (std::size_t i = 0; i < batch.size(); ++i) place(i).copy_(batch[i]);
+    std::vector<Tensor> flattened;
+    for (const Tensor& t : batch) {
+      offsets.push_back(offsets.back() + t.numel());
+      flattened.push_back(t.reshape({-1}));
+    }
+    Tensor flat = group.rank() == 0 ? cat(flattened, 0)
+                                    : Tensor::empty({offsets.back()}, {.dtype = batch.front().dtype(), .device = batch.front().device()});
     group.broadcast(flat, 0)->wait();
     if (group.rank() == 0) continue;
-    for (std::size_t i = 0; i < batch.size(); ++i) Tensor(batch[i]).copy_(place(i));
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      Tensor(batch[i]).copy_(flat.slice(0, offsets[i], offsets[i + 1]).view(batch[i].shape()));
   }
 }
 

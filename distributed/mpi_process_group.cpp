@@ -228,7 +228,7 @@ struct MpiProcessGroup::State : std::enable_shared_from_this<MpiProcessGroup::St
   // computation keeps it and this thread polls again whenever the scheduler comes back to it. (It used to poll
   // back to back for 20 µs, then sleep ever longer naps. In a microbenchmark of DDP's last two buckets on ranks up
   // to 200 µs apart — launch a 10 KiB all-reduce, copy 784 KiB, launch a 784 KiB one, wait — an iteration took
-  // 535-605 µs that way, 478-505 µs yielding.) Once a caller waits (it yields the core to this thread), there is
+  // 535-605 µs that way, 478-512 µs yielding.) Once a caller waits (it yields the core to this thread), there is
   // nothing left to overlap: poll back to back for up to 1 ms. Past those: sleep, 20 µs, then twice as long each
   // time up to 1 ms — peers later than that are waiting for a core themselves, and a spinning rank would take it
   // from them.
