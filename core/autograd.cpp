@@ -12,6 +12,7 @@ namespace {
 thread_local bool g_grad_enabled = true;
 thread_local bool g_in_backward = false;
 thread_local std::vector<std::function<void()>> g_final_callbacks;
+thread_local std::uint64_t g_backward_pass = 0;  // counts top-level backward passes on this thread
 
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
   TensorImpl& impl = leaf.impl();
@@ -48,7 +49,11 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad) {
   if (grad.shape() != param.shape())
     throw std::logic_error("AccumulateGrad: gradient of shape " + shape_str(grad.shape()) + " for a leaf of shape " +
                            shape_str(param.shape()));
-  if (!leaf->grad) {
+  const TensorImpl* destination = leaf->grad_destination.get();
+  if (!leaf->grad && destination && grad.storage().data() == destination->storage.data() &&
+      grad.offset() == destination->offset && grad.shape() == destination->shape && grad.is_contiguous()) {
+    leaf->grad = leaf->grad_destination;  // the backward formula wrote the gradient in place (grad_output_for)
+  } else if (!leaf->grad) {
     // Take the incoming buffer when nothing else can see it; otherwise copy so the leaf owns its gradient.
     const bool exclusive = grad.impl_ptr().use_count() == 1 && grad.storage().use_count() == 1 && grad.is_contiguous() &&
                            grad.dtype() == param.dtype();
@@ -86,6 +91,18 @@ void record(const char* name, Tensor& output, const std::vector<Tensor>& inputs,
   impl.grad_fn = std::move(node);
 }
 
+Tensor grad_output_for(const Tensor& input, const Shape& shape, TensorOptions options) {
+  TensorImpl& impl = input.impl();
+  const std::shared_ptr<TensorImpl>& destination = impl.grad_destination;
+  // Taken once per pass: a leaf used twice gets its second contribution in a new tensor, and the engine sums the
+  // two into a third, which AccumulateGrad then stores (the destination is no longer its gradient's buffer).
+  if (impl.grad_fn || impl.grad || !destination || impl.grad_destination_pass == g_backward_pass ||
+      destination->shape != shape || destination->dtype != options.dtype || !(destination->storage.device() == options.device))
+    return Tensor::empty(shape, options);
+  impl.grad_destination_pass = g_backward_pass;
+  return Tensor(destination);
+}
+
 Tensor sum_to(const Tensor& grad, const Shape& shape) {
   if (grad.shape() == shape) return grad;
   const std::int64_t lead = grad.dim() - static_cast<std::int64_t>(shape.size());
@@ -111,6 +128,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     return;
   }
   g_in_backward = true;
+  ++g_backward_pass;
   g_final_callbacks.clear();
   try {
     run_graph(root, grad, retain_graph);

@@ -65,6 +65,12 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 // Call only when needs_grad(inputs) is true.
 void record(const char* name, Tensor& output, const std::vector<Tensor>& inputs, Node::BackwardFn fn);
 
+// The tensor a backward formula should write the gradient of `input` into: the leaf's grad destination (see
+// Tensor::set_grad_destination) when `input` is a leaf with one, no gradient yet, and a destination of `shape`,
+// `dtype` and `device` not already taken in this backward pass; otherwise a new tensor. Either way the formula
+// overwrites all of it. Call it only inside a backward formula.
+Tensor grad_output_for(const Tensor& input, const Shape& shape, TensorOptions options);
+
 // Sums `grad` over broadcast dimensions so that it has `shape` (the backward of broadcasting).
 Tensor sum_to(const Tensor& grad, const Shape& shape);
 

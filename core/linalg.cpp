@@ -145,12 +145,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor out = linear_2d(x2, weight, bias).view(linear_out_shape(x, weight));
   if (autograd::needs_grad({&x, &weight, &bias})) {
     autograd::record("linear", out, {x, weight, bias},
-                     [x2, w = weight.detach(), in_shape = x.shape(), rx = x.requires_grad(), rw = weight.requires_grad(),
+                     [x2, weight, w = weight.detach(), in_shape = x.shape(), rx = x.requires_grad(), rw = weight.requires_grad(),
                       rb = bias.defined() && bias.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
       const Tensor g2 = g.reshape({-1, g.size(-1)});
       Tensor gx, gw, gb;
       if (rx) gx = mm(g2, w).view(in_shape);
-      if (rw) gw = mm(g2.t(), x2);
+      if (rw) {
+        gw = autograd::grad_output_for(weight, weight.shape(), {.dtype = g2.dtype(), .device = g2.device()});
+        gemm(g2.t(), x2, gw, 1.0, 0.0);
+      }
       if (rb) gb = sum(g2, {0});
       return {gx, gw, gb};
     });
@@ -174,7 +177,7 @@ Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (autograd::needs_grad({&x, &weight, &bias})) {
     // The output, not the product, is saved: it is positive exactly where the product is.
     autograd::record("linear_relu", out, {x, weight, bias},
-                     [x2, w = weight.detach(), y = out2.detach(), in_shape = x.shape(), rx = x.requires_grad(),
+                     [x2, weight, w = weight.detach(), y = out2.detach(), in_shape = x.shape(), rx = x.requires_grad(),
                       rw = weight.requires_grad(), rb = bias.defined() && bias.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
       const Tensor gc = g.reshape(y.shape()).contiguous();
       const std::int64_t rows = y.shape()[0], cols = y.shape()[1];
@@ -203,7 +206,10 @@ Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       });
       Tensor gx, gw;
       if (rx) gx = mm(masked, w).view(in_shape);
-      if (rw) gw = mm(masked.t(), x2);
+      if (rw) {
+        gw = autograd::grad_output_for(weight, weight.shape(), {.dtype = masked.dtype(), .device = masked.device()});
+        gemm(masked.t(), x2, gw, 1.0, 0.0);
+      }
       return {gx, gw, gb};
     });
   }

@@ -224,6 +224,16 @@ void Tensor::set_grad(const Tensor& grad) {
   impl().grad = grad.impl_ptr();
 }
 
+void Tensor::set_grad_destination(const Tensor& destination) {
+  if (!is_leaf() || !requires_grad())
+    throw std::invalid_argument("set_grad_destination: only a leaf that requires grad has one");
+  if (destination.defined() && (destination.shape() != shape() || destination.dtype() != dtype() ||
+                                destination.device() != device() || !destination.is_contiguous()))
+    throw std::invalid_argument("set_grad_destination: the destination " + describe(destination) +
+                                " must be contiguous and match the tensor " + describe(*this));
+  impl().grad_destination = destination.defined() ? destination.impl_ptr() : nullptr;
+}
+
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
   autograd::backward(*this, gradient, retain_graph);
 }

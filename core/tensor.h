@@ -46,6 +46,10 @@ struct TensorImpl {
   std::shared_ptr<Node> grad_fn;
   std::weak_ptr<Node> grad_accumulator;  // the leaf's AccumulateGrad node, shared by every use in one graph
   std::vector<std::function<void(Tensor&)>> post_accumulate_grad_hooks;
+  // Where backward may write the leaf's gradient when it has none (see Tensor::set_grad_destination), and the
+  // backward pass that last took it: a destination is handed out at most once per pass.
+  std::shared_ptr<TensorImpl> grad_destination;
+  std::uint64_t grad_destination_pass = 0;
 };
 
 class Tensor {
@@ -96,6 +100,12 @@ class Tensor {
   Tensor detach() const;
   // Runs `hook(tensor)` after each backward pass has accumulated this leaf's gradient into .grad().
   void register_post_accumulate_grad_hook(std::function<void(Tensor&)> hook);
+  // Lets backward compute this leaf's gradient straight into `destination` (contiguous, same shape, dtype and
+  // device) when .grad() is undefined: an op that can (linear's weight gradient) writes it there instead of into
+  // a new tensor, and .grad() becomes `destination`. Other ops' gradients arrive as before. An undefined
+  // destination removes it. DistributedDataParallel points it at the parameter's place in its bucket, which
+  // saves copying the gradient in (Megatron-LM's gradient-accumulation fusion does the same for its main_grad).
+  void set_grad_destination(const Tensor& destination);
 
   // --- views (share storage; differentiable) ---
   Tensor reshape(const Shape& shape) const;  // a view when the layout allows, else a copy

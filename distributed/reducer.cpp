@@ -60,12 +60,14 @@ void Reducer::build_buckets() {
     if (!bucket.symmetric) bucket.buffer = zeros({total}, {.dtype = first.dtype(), .device = first.device()});
     buckets_.push_back(std::move(bucket));
   }
-  // Point every gradient at its place in the buckets, keeping any gradient accumulated before wrapping.
+  // Point every gradient at its place in the buckets, keeping any gradient accumulated before wrapping, and let
+  // backward write a fresh gradient there directly where it can.
   for (std::size_t k = 0; k < n; ++k) {
     Tensor& p = parameters_[k].second;
     Tensor view = gradient_view(k);
     if (p.grad().defined()) view.copy_(p.grad());
     p.set_grad(view);
+    p.set_grad_destination(view);
   }
   timings_.assign(buckets_.size(), {});
 }
@@ -103,8 +105,9 @@ void Reducer::mark_ready(std::size_t index) {
   if (ready_[index]) return;
   ready_[index] = true;
   // The gradient must live in the bucket. It does unless .grad() was replaced (zero_grad(set_to_none) drops the
-  // view, and the next backward then creates a fresh tensor): copy it in and restore the view — or, in a bucket of
-  // its own that is not symmetric, make that tensor the bucket (see the header).
+  // view) and the op that computed the new one could not write it into its grad destination: copy it in and
+  // restore the view — or, in a bucket of its own that is not symmetric, make that tensor the bucket (see the
+  // header).
   Tensor& p = parameters_[index].second;
   const Tensor grad = p.grad();
   Bucket& bucket = buckets_[bucket_of_[index]];

@@ -205,3 +205,72 @@ TEST(Autograd, IntermediateTensorsGetNoGradButLeavesDo) {
   EXPECT_FALSE(frozen.grad().defined());
   EXPECT_EQ(values(x.grad()), (std::vector<double>{3, 4}));
 }
+
+namespace {
+
+// The gradients of a leaf [3, 4] used by `loss`, computed with and without a grad destination.
+struct GradDestinationCase {
+  Tensor x = randn({5, 4}, {.dtype = DType::Float64});
+  Tensor bias = randn({3}, {.dtype = DType::Float64});
+  Tensor weights = randn({5, 3}, {.dtype = DType::Float64});  // weighs the outputs, so no two gradients are equal
+
+  Tensor loss(const Tensor& weight, bool relu) const {
+    const Tensor y = relu ? linear_relu(x, weight, bias) : linear(x, weight, bias);
+    return (y * weights).sum();
+  }
+  std::vector<double> reference(const Tensor& weight, bool relu) const {
+    Tensor w = weight.detach().clone().requires_grad_();
+    loss(w, relu).backward();
+    return values(w.grad());
+  }
+};
+
+}  // namespace
+
+TEST(Autograd, LinearWritesItsWeightGradientIntoTheGradDestination) {
+  for (const bool relu : {false, true}) {
+    SCOPED_TRACE(relu ? "linear_relu" : "linear");
+    GradDestinationCase c;
+    Tensor weight = randn({3, 4}, {.dtype = DType::Float64}).requires_grad_();
+    const std::vector<double> expected = c.reference(weight, relu);
+    Tensor destination = zeros({3, 4}, {.dtype = DType::Float64});
+    weight.set_grad_destination(destination);
+
+    c.loss(weight, relu).backward();
+    EXPECT_EQ(weight.grad().storage().data(), destination.storage().data());
+    EXPECT_EQ(values(weight.grad()), expected);
+
+    // With a gradient already there, the next backward accumulates into it, in place.
+    c.loss(weight, relu).backward();
+    EXPECT_EQ(weight.grad().storage().data(), destination.storage().data());
+    for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_DOUBLE_EQ(values(weight.grad())[i], 2 * expected[i]);
+
+    // Set to none, the gradient is written anew into the destination, not added to what it held.
+    weight.set_grad(Tensor());
+    c.loss(weight, relu).backward();
+    EXPECT_EQ(weight.grad().storage().data(), destination.storage().data());
+    EXPECT_EQ(values(destination), expected);
+  }
+}
+
+TEST(Autograd, ALeafUsedTwiceGetsBothPathsThoughOnlyOneCanUseItsGradDestination) {
+  GradDestinationCase c;
+  Tensor weight = randn({3, 4}, {.dtype = DType::Float64}).requires_grad_();
+  const auto two_paths = [&](const Tensor& w) { return c.loss(w, false) + c.loss(w, true) * 0.5; };
+  Tensor plain = weight.detach().clone().requires_grad_();
+  two_paths(plain).backward();
+  Tensor destination = zeros({3, 4}, {.dtype = DType::Float64});
+  weight.set_grad_destination(destination);
+  two_paths(weight).backward();
+  const std::vector<double> expected = values(plain.grad()), got = values(weight.grad());
+  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-12);
+}
+
+TEST(Autograd, AGradDestinationMustMatchItsLeaf) {
+  Tensor weight = zeros({3, 4}).requires_grad_();
+  expect_contains(message_of<std::invalid_argument>([&] { weight.set_grad_destination(zeros({4, 3})); }), {"set_grad_destination", "[4, 3]", "[3, 4]"});
+  expect_contains(message_of<std::invalid_argument>([&] { weight.set_grad_destination(zeros({3, 4}, {.dtype = DType::Float64})); }),
+                  {"set_grad_destination", "float64"});
+  expect_contains(message_of<std::invalid_argument>([&] { weight.set_grad_destination(zeros({4, 3}).t()); }), {"contiguous"});
+  expect_contains(message_of<std::invalid_argument>([&] { (weight * 2.0).set_grad_destination(zeros({3, 4})); }), {"only a leaf"});
+}

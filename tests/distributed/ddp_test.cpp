@@ -140,41 +140,82 @@ TEST(DistributedDataParallel, BucketsFollowReverseRegistrationOrderWithASmallFir
   EXPECT_EQ(model->parameters()[2].grad().storage().data(), buckets[0].buffer.storage().data());
 }
 
-TEST(DistributedDataParallel, ALargeParameterIsReducedWhereBackwardLeftItsGradientUnlessBucketsAreSymmetric) {
+TEST(DistributedDataParallel, ALinearLayersWeightGradientIsComputedInItsBucket) {
   // 0.weight [11000, 6] float64 = 516 KiB >= kOwnBucketBytes: a bucket of its own, after the small ones.
   const ModelFactory make_wide = [] { return std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {11000}, .num_classes = 4}); };
   EXPECT_LT(max_relative_difference(train(make_wide, true, 3), train(make_wide, false, 3)), 1e-6);
 
-  // Two ranks on one node get symmetric buckets (reduced in place, faster than the copies the channel's slots
-  // make): there the gradient is copied into its bucket. Otherwise the gradient becomes the bucket.
   const auto without_shared_memory = std::make_shared<MpiProcessGroup>(ProcessGroupOptions{.shared_memory = false});
   for (const std::shared_ptr<ProcessGroup>& group : {world(), std::static_pointer_cast<ProcessGroup>(without_shared_memory)}) {
     auto model = make_wide();
     model->to(DType::Float64);
     model->operator()(zeros({1, 6}, {.dtype = DType::Float64}));
-    // Registered before DDP's, this hook sees the gradient as backward produced it.
-    const void* produced = nullptr;
-    model->parameters()[0].register_post_accumulate_grad_hook([&](Tensor& p) { produced = p.grad().storage().data(); });
+    // Registered before DDP's, these hooks see the gradients as backward produced them.
+    std::vector<const void*> produced(4);
+    for (std::size_t k = 0; k < 4; ++k)
+      model->parameters()[k].register_post_accumulate_grad_hook([&produced, k](Tensor& p) { produced[k] = p.grad().storage().data(); });
     DistributedDataParallel ddp(model, group);
     const auto& buckets = ddp.reducer()->buckets();
     ASSERT_EQ(buckets.size(), 2u);
     EXPECT_EQ(buckets[0].parameters, (std::vector<std::size_t>{3, 2, 1}));
     EXPECT_EQ(buckets[1].parameters, (std::vector<std::size_t>{0}));
-    const bool symmetric = group == world() && std::static_pointer_cast<MpiProcessGroup>(world())->uses_shared_memory();
-    EXPECT_EQ(buckets[1].symmetric, symmetric);
-    const void* bucket = buckets[1].buffer.storage().data();
     nn::SGD optimizer(ddp.named_parameters(), {.lr = 0.1});
     for (int step = 0; step < 2; ++step) {
-      optimizer.zero_grad();  // gradients set to none: backward hands over fresh buffers
+      optimizer.zero_grad();  // gradients set to none: backward computes them anew
       ddp(randn({4, 6}, {.dtype = DType::Float64})).sum().backward();
-      if (symmetric) {
-        EXPECT_EQ(buckets[1].buffer.storage().data(), bucket) << "step " << step << ": the bucket was replaced";
-        EXPECT_NE(produced, bucket) << "step " << step;
-      } else {
-        EXPECT_EQ(buckets[1].buffer.storage().data(), produced) << "step " << step << ": the gradient was copied";
-      }
+      // Both weights (parameters 0 and 2) arrive in their buckets; the biases come from sums, in new tensors.
+      EXPECT_EQ(produced[0], buckets[1].buffer.storage().data()) << "step " << step;
+      EXPECT_EQ(produced[2], buckets[0].buffer.storage().data()) << "step " << step;
+      EXPECT_NE(produced[1], buckets[0].buffer.storage().data()) << "step " << step;
       EXPECT_EQ(model->parameters()[0].grad().storage().data(), buckets[1].buffer.storage().data()) << "step " << step;
       EXPECT_EQ(model->parameters()[1].grad().storage().data(), buckets[0].buffer.storage().data()) << "step " << step;
+      optimizer.step();
+    }
+  }
+}
+
+namespace {
+
+// A parameter of 516 KiB whose gradient comes from an elementwise product: backward computes it in a new tensor.
+struct WideScale : nn::Module {
+  Tensor scale = register_parameter("scale", {66000}, nn::init::constant(1.0));
+  Tensor forward(const Tensor& x) override { return x * scale; }
+};
+
+}  // namespace
+
+TEST(DistributedDataParallel, AFreshLargeGradientIsCopiedIntoASymmetricBucketAndBecomesAnyOtherBucket) {
+  // Two ranks on one node get symmetric buckets (reduced in place, faster than the copies the channel's slots
+  // make): there the gradient is copied into its bucket. Otherwise the gradient becomes the bucket.
+  const auto without_shared_memory = std::make_shared<MpiProcessGroup>(ProcessGroupOptions{.shared_memory = false});
+  for (const std::shared_ptr<ProcessGroup>& group : {world(), std::static_pointer_cast<ProcessGroup>(without_shared_memory)}) {
+    manual_seed(3);
+    auto model = std::make_shared<WideScale>();
+    model->to(DType::Float64);
+    const void* produced = nullptr;
+    model->scale.register_post_accumulate_grad_hook([&](Tensor& p) { produced = p.grad().storage().data(); });
+    DistributedDataParallel ddp(model, group);
+    const auto& buckets = ddp.reducer()->buckets();
+    ASSERT_EQ(buckets.size(), 1u);
+    const bool symmetric = group == world() && std::static_pointer_cast<MpiProcessGroup>(world())->uses_shared_memory();
+    EXPECT_EQ(buckets[0].symmetric, symmetric);
+    const void* bucket = buckets[0].buffer.storage().data();
+    nn::SGD optimizer(ddp.named_parameters(), {.lr = 0.1});
+    for (int step = 0; step < 2; ++step) {
+      optimizer.zero_grad();
+      // Rank r's input is r + 1 everywhere: the averaged gradient is (1 + ... + size) / size.
+      ddp(full({2, 66000}, group->rank() + 1.0, {.dtype = DType::Float64})).sum().backward();
+      if (symmetric) {
+        EXPECT_EQ(buckets[0].buffer.storage().data(), bucket) << "step " << step << ": the bucket was replaced";
+        EXPECT_NE(produced, bucket) << "step " << step;
+      } else {
+        EXPECT_EQ(buckets[0].buffer.storage().data(), produced) << "step " << step << ": the gradient was copied";
+      }
+      const Tensor grad = model->scale.grad();
+      EXPECT_EQ(grad.storage().data(), buckets[0].buffer.storage().data()) << "step " << step;
+      const double expected = 2 * (group->size() + 1) / 2.0;
+      EXPECT_EQ(grad.to_vector<double>()[0], expected);
+      EXPECT_EQ(grad.to_vector<double>()[65999], expected);
       optimizer.step();
     }
   }
