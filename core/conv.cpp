@@ -410,18 +410,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
   });
   if (autograd::needs_grad({&x, &weight, &bias})) {
     autograd::record("conv2d", out, {x, weight, bias},
-                     [g, direct, xc, w2, w_shape = weight.shape(), rx = x.requires_grad(), rw = weight.requires_grad(),
+                     [g, direct, xc, w2, weight, bias, rx = x.requires_grad(), rw = weight.requires_grad(),
                       rb = bias.defined() && bias.requires_grad()](const Tensor& grad) -> std::vector<Tensor> {
       const Tensor gc = grad.contiguous();
       Tensor gx, gw, gb;
       if (rx) gx = Tensor::empty(xc.shape(), {.dtype = xc.dtype()});
-      if (rw) gw = Tensor::empty(w2.shape(), {.dtype = xc.dtype()});
-      if (rb) gb = Tensor::empty({w2.shape()[0]}, {.dtype = xc.dtype()});
+      if (rw) gw = autograd::grad_output_for(weight, weight.shape(), {.dtype = xc.dtype()}).view(w2.shape());
+      if (rb) gb = autograd::grad_output_for(bias, bias.shape(), {.dtype = xc.dtype()});
       dispatch_floating(xc.dtype(), "conv2d backward", [&]<typename T>() {
         if (direct) direct_backward<T>(g, xc, w2, gc, rx ? &gx : nullptr, rw ? &gw : nullptr, rb ? &gb : nullptr);
         else conv2d_backward<T>(g, xc, w2, gc, rx ? &gx : nullptr, rw ? &gw : nullptr, rb ? &gb : nullptr);
       });
-      return {gx, rw ? gw.view(w_shape) : Tensor(), gb};
+      return {gx, rw ? gw.view(weight.shape()) : Tensor(), gb};
     });
   }
   return out;

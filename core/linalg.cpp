@@ -177,12 +177,12 @@ Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (autograd::needs_grad({&x, &weight, &bias})) {
     // The output, not the product, is saved: it is positive exactly where the product is.
     autograd::record("linear_relu", out, {x, weight, bias},
-                     [x2, weight, w = weight.detach(), y = out2.detach(), in_shape = x.shape(), rx = x.requires_grad(),
+                     [x2, weight, bias, w = weight.detach(), y = out2.detach(), in_shape = x.shape(), rx = x.requires_grad(),
                       rw = weight.requires_grad(), rb = bias.defined() && bias.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
       const Tensor gc = g.reshape(y.shape()).contiguous();
       const std::int64_t rows = y.shape()[0], cols = y.shape()[1];
       Tensor masked = Tensor::empty(y.shape(), {.dtype = y.dtype()});
-      Tensor gb = rb ? Tensor::empty({cols}, {.dtype = y.dtype()}) : Tensor();
+      Tensor gb = rb ? autograd::grad_output_for(bias, {cols}, {.dtype = y.dtype()}) : Tensor();
       dispatch_floating(y.dtype(), "linear_relu", [&]<typename T>() {
         const T* py = y.data<T>();
         const T* pg = gc.data<T>();

@@ -101,10 +101,11 @@ class Tensor {
   // Runs `hook(tensor)` after each backward pass has accumulated this leaf's gradient into .grad().
   void register_post_accumulate_grad_hook(std::function<void(Tensor&)> hook);
   // Lets backward compute this leaf's gradient straight into `destination` (contiguous, same shape, dtype and
-  // device) when .grad() is undefined: an op that can (linear's weight gradient) writes it there instead of into
-  // a new tensor, and .grad() becomes `destination`. Other ops' gradients arrive as before. An undefined
-  // destination removes it. DistributedDataParallel points it at the parameter's place in its bucket, which
-  // saves copying the gradient in (Megatron-LM's gradient-accumulation fusion does the same for its main_grad).
+  // device) when .grad() is undefined: an op that can (the weight gradients of linear, linear_relu and conv2d,
+  // and the bias gradients of the last two) writes it there instead of into a new tensor, and .grad() becomes
+  // `destination`. Other ops' gradients arrive as before. An undefined destination removes it.
+  // DistributedDataParallel points it at the parameter's place in its bucket, which saves copying the gradient in
+  // (Megatron-LM's gradient-accumulation fusion does the same for its main_grad).
   void set_grad_destination(const Tensor& destination);
 
   // --- views (share storage; differentiable) ---

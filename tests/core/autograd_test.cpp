@@ -208,55 +208,77 @@ TEST(Autograd, IntermediateTensorsGetNoGradButLeavesDo) {
 
 namespace {
 
-// The gradients of a leaf [3, 4] used by `loss`, computed with and without a grad destination.
+// An op with a weight and a bias that can compute their gradients into grad destinations.
 struct GradDestinationCase {
-  Tensor x = randn({5, 4}, {.dtype = DType::Float64});
-  Tensor bias = randn({3}, {.dtype = DType::Float64});
-  Tensor weights = randn({5, 3}, {.dtype = DType::Float64});  // weighs the outputs, so no two gradients are equal
+  std::string op;
+  Shape weight_shape;
+  Tensor x, weights;  // weights weighs the outputs, so no two gradients are equal
 
-  Tensor loss(const Tensor& weight, bool relu) const {
-    const Tensor y = relu ? linear_relu(x, weight, bias) : linear(x, weight, bias);
-    return (y * weights).sum();
+  GradDestinationCase(std::string name, std::int64_t out_channels) : op(std::move(name)) {
+    const auto f64 = TensorOptions{.dtype = DType::Float64};
+    if (op == "conv2d") {
+      // 17 output channels take the im2col path, 3 the direct one.
+      weight_shape = {out_channels, 2, 3, 3};
+      x = randn({2, 2, 5, 5}, f64);
+      weights = randn({2, out_channels, 5, 5}, f64);
+    } else {
+      weight_shape = {out_channels, 4};
+      x = randn({5, 4}, f64);
+      weights = randn({5, out_channels}, f64);
+    }
   }
-  std::vector<double> reference(const Tensor& weight, bool relu) const {
-    Tensor w = weight.detach().clone().requires_grad_();
-    loss(w, relu).backward();
-    return values(w.grad());
+  Tensor loss(const Tensor& weight, const Tensor& bias) const {
+    const Tensor y = op == "conv2d"        ? conv2d(x, weight, bias, {.padding = 1})
+                     : op == "linear_relu" ? linear_relu(x, weight, bias)
+                                           : linear(x, weight, bias);
+    return (y * weights).sum();
   }
 };
 
 }  // namespace
 
-TEST(Autograd, LinearWritesItsWeightGradientIntoTheGradDestination) {
-  for (const bool relu : {false, true}) {
-    SCOPED_TRACE(relu ? "linear_relu" : "linear");
-    GradDestinationCase c;
-    Tensor weight = randn({3, 4}, {.dtype = DType::Float64}).requires_grad_();
-    const std::vector<double> expected = c.reference(weight, relu);
-    Tensor destination = zeros({3, 4}, {.dtype = DType::Float64});
+TEST(Autograd, WeightAndBiasGradientsAreWrittenIntoTheirGradDestinations) {
+  // linear writes only its weight's gradient in place; its bias gradient is a sum, in a new tensor.
+  const std::vector<std::tuple<std::string, std::int64_t, bool>> cases = {
+      {"linear", 3, false}, {"linear_relu", 3, true}, {"conv2d", 3, true}, {"conv2d", 17, true}};
+  for (const auto& [op, out_channels, bias_in_place] : cases) {
+    SCOPED_TRACE(op + " with " + std::to_string(out_channels) + " outputs");
+    GradDestinationCase c(op, out_channels);
+    Tensor weight = randn(c.weight_shape, {.dtype = DType::Float64}).requires_grad_();
+    Tensor bias = randn({out_channels}, {.dtype = DType::Float64}).requires_grad_();
+    Tensor plain_weight = weight.detach().clone().requires_grad_(), plain_bias = bias.detach().clone().requires_grad_();
+    c.loss(plain_weight, plain_bias).backward();
+    const std::vector<double> expected = values(plain_weight.grad()), expected_bias = values(plain_bias.grad());
+    Tensor destination = zeros(c.weight_shape, {.dtype = DType::Float64});
+    Tensor bias_destination = zeros({out_channels}, {.dtype = DType::Float64});
     weight.set_grad_destination(destination);
+    bias.set_grad_destination(bias_destination);
 
-    c.loss(weight, relu).backward();
+    c.loss(weight, bias).backward();
     EXPECT_EQ(weight.grad().storage().data(), destination.storage().data());
+    EXPECT_EQ(bias.grad().storage().data() == bias_destination.storage().data(), bias_in_place);
     EXPECT_EQ(values(weight.grad()), expected);
+    EXPECT_EQ(values(bias.grad()), expected_bias);
 
     // With a gradient already there, the next backward accumulates into it, in place.
-    c.loss(weight, relu).backward();
+    c.loss(weight, bias).backward();
     EXPECT_EQ(weight.grad().storage().data(), destination.storage().data());
     for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_DOUBLE_EQ(values(weight.grad())[i], 2 * expected[i]);
 
     // Set to none, the gradient is written anew into the destination, not added to what it held.
     weight.set_grad(Tensor());
-    c.loss(weight, relu).backward();
+    bias.set_grad(Tensor());
+    c.loss(weight, bias).backward();
     EXPECT_EQ(weight.grad().storage().data(), destination.storage().data());
     EXPECT_EQ(values(destination), expected);
+    EXPECT_EQ(values(bias.grad()), expected_bias);
   }
 }
 
 TEST(Autograd, ALeafUsedTwiceGetsBothPathsThoughOnlyOneCanUseItsGradDestination) {
-  GradDestinationCase c;
+  const GradDestinationCase linear_case("linear", 3), relu_case("linear_relu", 3);
   Tensor weight = randn({3, 4}, {.dtype = DType::Float64}).requires_grad_();
-  const auto two_paths = [&](const Tensor& w) { return c.loss(w, false) + c.loss(w, true) * 0.5; };
+  const auto two_paths = [&](const Tensor& w) { return linear_case.loss(w, {}) + relu_case.loss(w, {}) * 0.5; };
   Tensor plain = weight.detach().clone().requires_grad_();
   two_paths(plain).backward();
   Tensor destination = zeros({3, 4}, {.dtype = DType::Float64});

@@ -163,10 +163,12 @@ TEST(DistributedDataParallel, ALinearLayersWeightGradientIsComputedInItsBucket) 
     for (int step = 0; step < 2; ++step) {
       optimizer.zero_grad();  // gradients set to none: backward computes them anew
       ddp(randn({4, 6}, {.dtype = DType::Float64})).sum().backward();
-      // Both weights (parameters 0 and 2) arrive in their buckets; the biases come from sums, in new tensors.
+      // Both weights and the hidden layer's bias (linear_relu's) arrive in their buckets; the output layer's bias
+      // comes from a sum, in a new tensor.
       EXPECT_EQ(produced[0], buckets[1].buffer.storage().data()) << "step " << step;
+      EXPECT_EQ(produced[1], buckets[0].buffer.storage().data()) << "step " << step;
       EXPECT_EQ(produced[2], buckets[0].buffer.storage().data()) << "step " << step;
-      EXPECT_NE(produced[1], buckets[0].buffer.storage().data()) << "step " << step;
+      EXPECT_NE(produced[3], buckets[0].buffer.storage().data()) << "step " << step;
       EXPECT_EQ(model->parameters()[0].grad().storage().data(), buckets[1].buffer.storage().data()) << "step " << step;
       EXPECT_EQ(model->parameters()[1].grad().storage().data(), buckets[0].buffer.storage().data()) << "step " << step;
       optimizer.step();
