@@ -62,7 +62,7 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad) {
   } else {
     Tensor(leaf->grad).add_(grad.dtype() == param.dtype() ? grad : grad.to(param.dtype()));
   }
-  for (auto& hook : leaf->post_accumulate_grad_hooks) hook(param);
+  for (auto& hook : leaf->post_accumulate_grad_hooks) hook.run(param);
   return {};
 }
 

@@ -1,6 +1,7 @@
 #include <lamina/core/tensor.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <iomanip>
 #include <ostream>
@@ -225,7 +226,7 @@ void Tensor::set_grad(const Tensor& grad) {
 }
 
 void Tensor::set_grad_destination(const Tensor& destination) {
-  if (!is_leaf() || !requires_grad())
+  if (destination.defined() && (!is_leaf() || !requires_grad()))
     throw std::invalid_argument("set_grad_destination: only a leaf that requires grad has one");
   if (destination.defined() && (destination.shape() != shape() || destination.dtype() != dtype() ||
                                 destination.device() != device() || !destination.is_contiguous()))
@@ -240,10 +241,17 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
 
 Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
 
-void Tensor::register_post_accumulate_grad_hook(std::function<void(Tensor&)> hook) {
+std::uint64_t Tensor::register_post_accumulate_grad_hook(std::function<void(Tensor&)> hook) {
   if (!is_leaf() || !requires_grad())
     throw std::invalid_argument("register_post_accumulate_grad_hook: only a leaf that requires grad has one");
-  impl().post_accumulate_grad_hooks.push_back(std::move(hook));
+  static std::atomic<std::uint64_t> next_key{1};
+  const std::uint64_t key = next_key++;
+  impl().post_accumulate_grad_hooks.push_back({key, std::move(hook)});
+  return key;
+}
+
+void Tensor::remove_post_accumulate_grad_hook(std::uint64_t key) {
+  std::erase_if(impl().post_accumulate_grad_hooks, [key](const TensorImpl::PostAccumulateGradHook& h) { return h.key == key; });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -45,7 +45,11 @@ struct TensorImpl {
   std::shared_ptr<TensorImpl> grad;
   std::shared_ptr<Node> grad_fn;
   std::weak_ptr<Node> grad_accumulator;  // the leaf's AccumulateGrad node, shared by every use in one graph
-  std::vector<std::function<void(Tensor&)>> post_accumulate_grad_hooks;
+  struct PostAccumulateGradHook {
+    std::uint64_t key;
+    std::function<void(Tensor&)> run;
+  };
+  std::vector<PostAccumulateGradHook> post_accumulate_grad_hooks;
   // Where backward may write the leaf's gradient when it has none (see Tensor::set_grad_destination), and the
   // backward pass that last took it: a destination is handed out at most once per pass.
   std::shared_ptr<TensorImpl> grad_destination;
@@ -98,8 +102,11 @@ class Tensor {
   void backward(const Tensor& gradient = {}, bool retain_graph = false) const;
   // The same data without autograd history.
   Tensor detach() const;
-  // Runs `hook(tensor)` after each backward pass has accumulated this leaf's gradient into .grad().
-  void register_post_accumulate_grad_hook(std::function<void(Tensor&)> hook);
+  // Runs `hook(tensor)` after each backward pass has accumulated this leaf's gradient into .grad(). Returns the
+  // key that removes it.
+  std::uint64_t register_post_accumulate_grad_hook(std::function<void(Tensor&)> hook);
+  // Removes the hook registered under `key` (nothing if there is none). Not from inside a hook.
+  void remove_post_accumulate_grad_hook(std::uint64_t key);
   // Lets backward compute this leaf's gradient straight into `destination` (contiguous, same shape, dtype and
   // device) when .grad() is undefined: an op that can (the weight gradients of linear, linear_relu and conv2d,
   // and the bias gradients of the last two) writes it there instead of into a new tensor, and .grad() becomes

@@ -10,10 +10,16 @@ Reducer::Reducer(std::vector<std::pair<std::string, Tensor>> parameters, std::sh
                  ReducerOptions options)
     : parameters_(std::move(parameters)), group_(std::move(group)), options_(options) {
   build_buckets();
+  // The hooks hold the reducer by pointer; the destructor removes them.
+  for (std::size_t i = 0; i < parameters_.size(); ++i)
+    hook_keys_.push_back(parameters_[i].second.register_post_accumulate_grad_hook([this, i](Tensor&) { mark_ready(i); }));
+}
+
+Reducer::~Reducer() {
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    // The hook holds the reducer by pointer: DistributedDataParallel owns both the reducer and the model the
-    // parameters belong to, and keeps the reducer alive as long as the hooks can fire.
-    parameters_[i].second.register_post_accumulate_grad_hook([this, i](Tensor&) { mark_ready(i); });
+    Tensor& p = parameters_[i].second;
+    p.remove_post_accumulate_grad_hook(hook_keys_[i]);
+    p.set_grad_destination(Tensor());
   }
 }
 

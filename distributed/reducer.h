@@ -62,6 +62,8 @@ class Reducer {
 
   Reducer(std::vector<std::pair<std::string, Tensor>> parameters, std::shared_ptr<ProcessGroup> group,
           ReducerOptions options);
+  // Unhooks the parameters: a model that outlives its DistributedDataParallel trains alone.
+  ~Reducer();
   Reducer(const Reducer&) = delete;
   Reducer& operator=(const Reducer&) = delete;
 
@@ -83,6 +85,7 @@ class Reducer {
   Tensor gradient_view(std::size_t index) const;
 
   std::vector<std::pair<std::string, Tensor>> parameters_;
+  std::vector<std::uint64_t> hook_keys_;  // one per parameter
   std::shared_ptr<ProcessGroup> group_;
   ReducerOptions options_;
   std::vector<Bucket> buckets_;

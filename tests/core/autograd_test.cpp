@@ -170,6 +170,17 @@ TEST(Autograd, HooksOfSeveralLeavesEachRunOnce) {
   EXPECT_EQ(order, (std::vector<std::string>{"b", "b2", "w"}));
 }
 
+TEST(Autograd, ARemovedHookNoLongerRuns) {
+  Tensor w = from_vector<double>({1, 2}, {2}, true);
+  std::vector<std::string> ran;
+  const std::uint64_t first = w.register_post_accumulate_grad_hook([&](Tensor&) { ran.push_back("first"); });
+  w.register_post_accumulate_grad_hook([&](Tensor&) { ran.push_back("second"); });
+  w.remove_post_accumulate_grad_hook(first);
+  w.remove_post_accumulate_grad_hook(first);  // a second removal, or an unknown key, does nothing
+  (w * 2.0).sum().backward();
+  EXPECT_EQ(ran, (std::vector<std::string>{"second"}));
+}
+
 TEST(Autograd, HooksAndRequiresGradOnlyOnLeaves) {
   Tensor x = from_vector<double>({1, 2}, {2}, true);
   Tensor y = x * 2.0;

@@ -288,6 +288,28 @@ TEST(DistributedDataParallel, StateDictHasTheBareModelsKeys) {
   EXPECT_EQ(ddp.state_dict().keys().front(), "1.weight");
 }
 
+TEST(DistributedDataParallel, AModelThatOutlivesItsWrapperTrainsAlone) {
+  auto model = make_mlp();
+  model->to(DType::Float64);
+  model->operator()(zeros({1, 6}, {.dtype = DType::Float64}));
+  const Tensor x = full({4, 6}, world()->rank() + 1.0, {.dtype = DType::Float64});
+  {
+    DistributedDataParallel ddp(model, world());
+    ddp(x).sum().backward();
+  }
+  // The wrapper's reducer is gone: backward must neither reach it nor write into its buckets.
+  for (Tensor& p : model->parameters()) p.set_grad(Tensor());
+  (*model)(x).sum().backward();
+  // Rank r's gradient is its own (not averaged): compare with the same model and input on this rank alone.
+  auto replica = make_mlp();
+  replica->to(DType::Float64);
+  replica->operator()(zeros({1, 6}, {.dtype = DType::Float64}));
+  replica->load_state_dict(model->state_dict());
+  (*replica)(x).sum().backward();
+  for (std::size_t k = 0; k < model->parameters().size(); ++k)
+    EXPECT_EQ(model->parameters()[k].grad().to_vector<double>(), replica->parameters()[k].grad().to_vector<double>()) << k;
+}
+
 TEST(DistributedDataParallel, DifferentModelsOnRanksNameTheFirstDifference) {
   if (world()->size() < 2) GTEST_SKIP() << "needs 2 ranks";
   const std::int64_t width = world()->rank() == 1 ? 9 : 8;
