@@ -110,7 +110,8 @@ class Tensor {
   // Lets backward compute this leaf's gradient straight into `destination` (contiguous, same shape, dtype and
   // device) when .grad() is undefined: an op that can (the weight gradients of linear, linear_relu and conv2d,
   // and the bias gradients of the last two) writes it there instead of into a new tensor, and .grad() becomes
-  // `destination`. Other ops' gradients arrive as before. An undefined destination removes it.
+  // `destination`. Other ops' gradients arrive as before. Give each leaf a destination of its own: two leaves
+  // sharing one would write the same memory. An undefined destination removes it.
   // DistributedDataParallel points it at the parameter's place in its bucket, which saves copying the gradient in
   // (Megatron-LM's gradient-accumulation fusion does the same for its main_grad).
   void set_grad_destination(const Tensor& destination);

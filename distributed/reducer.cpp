@@ -122,6 +122,7 @@ void Reducer::mark_ready(std::size_t index) {
     if (!bucket.symmetric && bucket.parameters.size() == 1 && grad.is_contiguous() && grad.dtype() == bucket.buffer.dtype() &&
         grad.device() == bucket.buffer.device()) {
       bucket.buffer = grad.view({grad.numel()});  // the gradient becomes the bucket: no copy
+      p.set_grad_destination(grad);  // and the destination follows it, so the old buffer can be freed
     } else {
       view.copy_(grad);
       p.set_grad(view);

@@ -9,7 +9,8 @@
 // gradient of a bucket is ready (a post-accumulate hook on each parameter tells it), the bucket's all-reduce is
 // started at once and runs while backward computes the remaining gradients. Buckets are launched strictly in
 // index order, so every rank issues the same collectives in the same order. When backward finishes, the reducer
-// waits for the outstanding all-reduces.
+// waits for the outstanding all-reduces. A backward started from inside another (from a hook) must not reach the
+// parameters: one pass would mark them ready while the other still computes their gradients.
 //
 // After optimizer.zero_grad() (which sets gradients to none) backward computes each gradient anew. Every
 // parameter's grad destination (Tensor::set_grad_destination) is its place in the bucket, so the weight gradients

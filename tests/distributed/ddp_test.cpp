@@ -159,16 +159,20 @@ TEST(DistributedDataParallel, ALinearLayersWeightGradientIsComputedInItsBucket) 
     ASSERT_EQ(buckets.size(), 2u);
     EXPECT_EQ(buckets[0].parameters, (std::vector<std::size_t>{3, 2, 1}));
     EXPECT_EQ(buckets[1].parameters, (std::vector<std::size_t>{0}));
+    // The buckets as built: a bucket that is not symmetric would be replaced by a large gradient arriving fresh.
+    const void* bucket0 = buckets[0].buffer.storage().data();
+    const void* bucket1 = buckets[1].buffer.storage().data();
     nn::SGD optimizer(ddp.named_parameters(), {.lr = 0.1});
     for (int step = 0; step < 2; ++step) {
       optimizer.zero_grad();  // gradients set to none: backward computes them anew
       ddp(randn({4, 6}, {.dtype = DType::Float64})).sum().backward();
       // Both weights and the hidden layer's bias (linear_relu's) arrive in their buckets; the output layer's bias
       // comes from a sum, in a new tensor.
-      EXPECT_EQ(produced[0], buckets[1].buffer.storage().data()) << "step " << step;
-      EXPECT_EQ(produced[1], buckets[0].buffer.storage().data()) << "step " << step;
-      EXPECT_EQ(produced[2], buckets[0].buffer.storage().data()) << "step " << step;
-      EXPECT_NE(produced[3], buckets[0].buffer.storage().data()) << "step " << step;
+      EXPECT_EQ(buckets[1].buffer.storage().data(), bucket1) << "step " << step;
+      EXPECT_EQ(produced[0], bucket1) << "step " << step;
+      EXPECT_EQ(produced[1], bucket0) << "step " << step;
+      EXPECT_EQ(produced[2], bucket0) << "step " << step;
+      EXPECT_NE(produced[3], bucket0) << "step " << step;
       EXPECT_EQ(model->parameters()[0].grad().storage().data(), buckets[1].buffer.storage().data()) << "step " << step;
       EXPECT_EQ(model->parameters()[1].grad().storage().data(), buckets[0].buffer.storage().data()) << "step " << step;
       optimizer.step();
@@ -215,6 +219,8 @@ TEST(DistributedDataParallel, AFreshLargeGradientIsCopiedIntoASymmetricBucketAnd
       }
       const Tensor grad = model->scale.grad();
       EXPECT_EQ(grad.storage().data(), buckets[0].buffer.storage().data()) << "step " << step;
+      // The grad destination follows the bucket, so a bucket that was replaced can be freed.
+      EXPECT_EQ(Tensor(model->scale.impl().grad_destination).storage().data(), buckets[0].buffer.storage().data());
       const double expected = 2 * (group->size() + 1) / 2.0;
       EXPECT_EQ(grad.to_vector<double>()[0], expected);
       EXPECT_EQ(grad.to_vector<double>()[65999], expected);
@@ -293,13 +299,20 @@ TEST(DistributedDataParallel, AModelThatOutlivesItsWrapperTrainsAlone) {
   model->to(DType::Float64);
   model->operator()(zeros({1, 6}, {.dtype = DType::Float64}));
   const Tensor x = full({4, 6}, world()->rank() + 1.0, {.dtype = DType::Float64});
+  std::vector<Tensor> buckets;  // held, so that no new tensor can take their place in memory
   {
     DistributedDataParallel ddp(model, world());
     ddp(x).sum().backward();
+    for (const Bucket& bucket : ddp.reducer()->buckets()) buckets.push_back(bucket.buffer);
   }
   // The wrapper's reducer is gone: backward must neither reach it nor write into its buckets.
-  for (Tensor& p : model->parameters()) p.set_grad(Tensor());
+  for (Tensor& p : model->parameters()) {
+    EXPECT_TRUE(p.impl().post_accumulate_grad_hooks.empty());
+    p.set_grad(Tensor());
+  }
   (*model)(x).sum().backward();
+  for (Tensor& p : model->parameters())
+    for (const Tensor& bucket : buckets) EXPECT_NE(p.grad().storage().data(), bucket.storage().data());
   // Rank r's gradient is its own (not averaged): compare with the same model and input on this rank alone.
   auto replica = make_mlp();
   replica->to(DType::Float64);
