@@ -99,7 +99,8 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<nn::Module> mod
 
 void DistributedDataParallel::verify_same_structure() {
   std::vector<std::string> entries;
-  for (const auto& [name, t] : module_->named_parameters()) entries.push_back(describe_entry("parameter", name, t));
+  for (const auto& [name, t] : module_->named_parameters())
+    entries.push_back(describe_entry(t.requires_grad() ? "parameter" : "frozen parameter", name, t));
   for (const auto& [name, t] : module_->named_buffers()) entries.push_back(describe_entry("buffer", name, t));
   const std::string rank_prefix = "DistributedDataParallel: the replicas differ: ";
   const Device device = device_of(*module_);
@@ -137,7 +138,11 @@ void DistributedDataParallel::initialize_replicas() {
   for (auto& [name, t] : module_->named_parameters()) state.push_back(t);
   for (auto& [name, t] : module_->named_buffers()) state.push_back(t);
   broadcast_coalesced(*group_, state);
-  reducer_ = std::make_unique<Reducer>(module_->named_parameters(), group_,
+  // Frozen parameters (requires_grad false) get no gradient: they are broadcast with the others, never reduced.
+  std::vector<std::pair<std::string, Tensor>> trained;
+  for (auto& [name, t] : module_->named_parameters())
+    if (t.requires_grad()) trained.emplace_back(name, t);
+  reducer_ = std::make_unique<Reducer>(std::move(trained), group_,
                                        ReducerOptions{options_.bucket_cap_bytes, options_.first_bucket_cap_bytes,
                                                       options_.find_unused_parameters});
 }

@@ -109,6 +109,38 @@ TEST(DistributedDataParallel, SharedLayerAndUnusedBranchWithFindUnused) {
   EXPECT_LT(max_relative_difference(train(make_shared_and_unused, true, 4, {.find_unused_parameters = true}), reference), 1e-6);
 }
 
+TEST(DistributedDataParallel, FrozenParametersAreBroadcastButNeitherBucketedNorReduced) {
+  // The first layer is frozen (fine-tuning): DDP must start every replica from rank 0's copy of it and leave it alone.
+  const ModelFactory make_frozen = [] {
+    auto model = std::make_shared<nn::MLP>(nn::MLPOptions{.hidden = {16, 8}, .num_classes = 4});
+    model->operator()(zeros({1, 6}));
+    for (std::size_t k : {0, 1}) model->parameters()[k].requires_grad_(false);
+    return model;
+  };
+  const auto reference = train(make_frozen, false, 3);
+  EXPECT_LT(max_relative_difference(train(make_frozen, true, 3), reference), 1e-6);
+
+  manual_seed(100 + world()->rank());  // a different first layer on every rank
+  auto model = make_frozen();
+  DistributedDataParallel ddp(model, world());
+  std::size_t bucketed = 0;
+  for (const Bucket& bucket : ddp.reducer()->buckets()) bucketed += bucket.parameters.size();
+  EXPECT_EQ(bucketed, 4u);
+  Tensor root_copy = model->parameters()[0].detach().clone();
+  world()->broadcast(root_copy, 0)->wait();
+  EXPECT_EQ(model->parameters()[0].to_vector<float>(), root_copy.to_vector<float>())
+      << "rank " << world()->rank() << " kept its own frozen layer";
+
+  // Frozen on one rank only: the replicas differ, and every rank says where.
+  auto half_frozen = make_mlp();
+  half_frozen->operator()(zeros({1, 6}));
+  if (world()->rank() == 1) half_frozen->parameters()[0].requires_grad_(false);
+  const std::string name = half_frozen->named_parameters().front().first;
+  const std::string msg = message_of<std::exception>([&] { DistributedDataParallel wrapped(half_frozen, world()); });
+  EXPECT_NE(msg.find("frozen parameter '" + name + "'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("on rank 1"), std::string::npos) << msg;
+}
+
 TEST(DistributedDataParallel, UnusedParameterWithoutFindUnusedIsNamed) {
   const std::string msg = message_of<std::exception>([] { train(make_shared_and_unused, true, 1); });
   expect_contains(msg, {"unused.weight"});
