@@ -12,7 +12,8 @@
 // prefix). At construction it checks that every rank has the same parameter names, shapes and dtypes (an error
 // naming the first difference, on every rank, never a hang) and broadcasts rank 0's parameters and buffers. A
 // model with deferred (lazy) parameters is materialized by a dry run of the first forward, then checked and
-// broadcast the same way.
+// broadcast the same way. Frozen parameters (requires_grad false) are broadcast but never reduced. The model may
+// outlive the wrapper, and then trains alone.
 #include <memory>
 
 #include <lamina/distributed/process_group.h>
