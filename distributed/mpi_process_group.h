@@ -47,8 +47,10 @@ class MpiProcessGroup : public ProcessGroup {
   static constexpr std::size_t kChunkBytes = std::size_t{8} << 20;
   static constexpr std::size_t kRingMinBytes = kChunkBytes;
   // With a SharedMemoryChannel, all-reduces below kSharedMemoryBelowBytes and from kSharedMemoryFromBytes go
-  // through it; in between Open MPI's own single-copy transfers are as fast (measured: see benchmarks/README.md).
-  static constexpr std::size_t kSharedMemoryBelowBytes = std::size_t{2} << 20;
+  // through it; in between they go to Open MPI. The channel was 1.04-1.19x raw MPI_Allreduce at 2-8 MiB, where
+  // leaving those sizes to MPI gave 0.79-1.04x (seventh session, benchmarks/README.md); 16-32 MiB through the
+  // channel is not measured.
+  static constexpr std::size_t kSharedMemoryBelowBytes = std::size_t{16} << 20;
   static constexpr std::size_t kSharedMemoryFromBytes = std::size_t{32} << 20;
 
   // All ranks of `comm` (collective over it). The group duplicates `comm`, so its traffic never mixes with the

@@ -24,9 +24,8 @@
 // Against Open MPI's shared-memory transport this skips the message fragments, the copies through its FIFOs and
 // the temporary buffer it allocates per call, and keeps each chunk in cache between the phases. Measured here at
 // 2 ranks, each size repeated as a training loop repeats its all-reduce (benchmarks/README.md): 1.2-1.7x raw
-// MPI_Allreduce from 64 KiB to 1 MiB, and 2.3-2.5x at 32-64 MiB, where Open MPI page-faults a fresh temporary
-// on every call; from 2 MiB up to 32 MiB Open MPI's single-copy transfers (CMA) are as fast, and
-// MpiProcessGroup leaves those sizes to MPI.
+// MPI_Allreduce from 64 KiB to 1 MiB, 1.04-1.19x at 2-8 MiB, and 2.3-2.5x at 32-64 MiB, where Open MPI
+// page-faults a fresh temporary on every call. MpiProcessGroup leaves 16-32 MiB to MPI.
 
 // Waiting: a rank that waits for a peer polls the peer's counter, calling a function between two polls that the
 // caller's `Pacing` makes afresh for each wait (the group's pacing decides whether it spins or sleeps). A peer that
