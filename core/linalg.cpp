@@ -131,6 +131,13 @@ Tensor linear_2d(const Tensor& x2, const Tensor& weight, const Tensor& bias) {
   return out2;
 }
 
+// The weight gradient g2ᵀ · x2 of a linear layer, computed into the weight's grad destination where it has one.
+Tensor weight_gradient(const Tensor& g2, const Tensor& x2, const Tensor& weight) {
+  Tensor gw = autograd::grad_output_for(weight, weight.shape(), {.dtype = g2.dtype(), .device = g2.device()});
+  gemm(g2.t(), x2, gw, 1.0, 0.0);
+  return gw;
+}
+
 Shape linear_out_shape(const Tensor& x, const Tensor& weight) {
   Shape shape = x.shape();
   shape.back() = weight.shape()[0];
@@ -150,10 +157,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       const Tensor g2 = g.reshape({-1, g.size(-1)});
       Tensor gx, gw, gb;
       if (rx) gx = mm(g2, w).view(in_shape);
-      if (rw) {
-        gw = autograd::grad_output_for(weight, weight.shape(), {.dtype = g2.dtype(), .device = g2.device()});
-        gemm(g2.t(), x2, gw, 1.0, 0.0);
-      }
+      if (rw) gw = weight_gradient(g2, x2, weight);
       if (rb) gb = sum(g2, {0});
       return {gx, gw, gb};
     });
@@ -206,10 +210,7 @@ Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       });
       Tensor gx, gw;
       if (rx) gx = mm(masked, w).view(in_shape);
-      if (rw) {
-        gw = autograd::grad_output_for(weight, weight.shape(), {.dtype = masked.dtype(), .device = masked.device()});
-        gemm(masked.t(), x2, gw, 1.0, 0.0);
-      }
+      if (rw) gw = weight_gradient(masked, x2, weight);
       return {gx, gw, gb};
     });
   }
